@@ -1,0 +1,1 @@
+"""Generated gRPC contracts (by `make proto`); never edit by hand."""

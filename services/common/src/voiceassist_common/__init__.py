@@ -1,0 +1,1 @@
+"""Shared library used by every VoiceAssist service."""

@@ -1,0 +1,1 @@
+"""VoiceAssist gateway service."""

@@ -1,0 +1,1 @@
+"""VoiceAssist medical-kb service."""

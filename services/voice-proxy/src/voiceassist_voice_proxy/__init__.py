@@ -1,0 +1,1 @@
+"""VoiceAssist voice-proxy service."""
