@@ -40,9 +40,20 @@ _RECORD_ATTRIBUTES = frozenset(
     | {"message", "asctime", "taskName"}
 )
 
-# Keys the formatter itself writes; an ``extra`` field may not overwrite them.
+# Keys the formatter itself writes (an ``extra`` field may not overwrite them), and keys
+# libraries add that only repeat the message (uvicorn's terminal-coloured copy).
 _RESERVED = frozenset(
-    {"timestamp", "level", "logger", "service", "message", "trace_id", "span_id", "exception"}
+    {
+        "timestamp",
+        "level",
+        "logger",
+        "service",
+        "message",
+        "trace_id",
+        "span_id",
+        "exception",
+        "color_message",
+    }
 )
 
 

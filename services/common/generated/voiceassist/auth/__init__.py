@@ -1,0 +1,1 @@
+"""Generated from proto/voiceassist/auth by `make proto`; never edit by hand."""

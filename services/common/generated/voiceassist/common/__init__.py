@@ -1,0 +1,1 @@
+"""Generated from proto/voiceassist/common by `make proto`; never edit by hand."""

@@ -1,0 +1,1 @@
+"""Generated from proto/voiceassist/scheduling by `make proto`; never edit by hand."""

@@ -1,0 +1,1 @@
+"""Generated from proto/voiceassist/voice_proxy by `make proto`; never edit by hand."""

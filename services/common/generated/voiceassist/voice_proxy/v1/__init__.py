@@ -1,0 +1,1 @@
+"""Generated from proto/voiceassist/voice_proxy/v1 by `make proto`; never edit by hand."""

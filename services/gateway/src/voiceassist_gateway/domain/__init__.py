@@ -1,0 +1,1 @@
+"""The gateway's rules, in plain Python: readiness, problems, request ids, pending capabilities."""

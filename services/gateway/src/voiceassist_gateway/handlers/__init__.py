@@ -1,0 +1,1 @@
+"""Entry points of the gateway: translate requests, call the domain, shape the answers."""

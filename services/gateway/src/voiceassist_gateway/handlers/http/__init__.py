@@ -1,0 +1,1 @@
+"""The gateway's HTTP face: the FastAPI app, its middleware and its routers."""

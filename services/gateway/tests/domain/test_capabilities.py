@@ -1,0 +1,11 @@
+from voiceassist_gateway.domain.capabilities import KNOWLEDGE_BASE, TRIAGE_ENGINE
+
+
+def test_a_pending_capability_names_itself_and_its_issue() -> None:
+    assert TRIAGE_ENGINE.describe() == (
+        "The triage engine is not available yet; it arrives with issue #3."
+    )
+
+
+def test_a_capability_without_an_issue_says_so() -> None:
+    assert "no issue has been filed" in KNOWLEDGE_BASE.describe()

@@ -1,0 +1,36 @@
+"""The medical-kb service's settings: documented defaults, and a refusal naming a bad variable."""
+
+from __future__ import annotations
+
+import pytest
+from voiceassist_common.settings import SettingsError, load_settings
+from voiceassist_medical_kb.config import Settings
+
+DATABASE_URL = "postgresql://voiceassist:voiceassist@127.0.0.1:55432/voiceassist"
+
+
+def test_defaults_are_the_documented_local_ports(monkeypatch: pytest.MonkeyPatch) -> None:
+    for variable in ("SERVICE_NAME", "GRPC_PORT", "METRICS_PORT"):
+        monkeypatch.delenv(variable, raising=False)
+
+    settings = load_settings(Settings, database_url=DATABASE_URL)
+
+    assert (settings.service_name, settings.grpc_port, settings.metrics_port) == (
+        "medical-kb",
+        50055,
+        9106,
+    )
+
+
+def test_refuses_a_grpc_port_that_is_not_a_number(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GRPC_PORT", "abc")
+
+    with pytest.raises(SettingsError, match="GRPC_PORT"):
+        load_settings(Settings, database_url=DATABASE_URL)
+
+
+def test_refuses_to_start_without_a_database_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+
+    with pytest.raises(SettingsError, match="DATABASE_URL"):
+        load_settings(Settings)

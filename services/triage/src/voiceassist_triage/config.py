@@ -1,0 +1,19 @@
+"""Settings of the triage service, read once from the environment at start-up.
+
+Defaults are the local ports of docs/development.md; every value can be overridden with the
+environment variable of the same name (GRPC_PORT, METRICS_PORT, ...).
+DATABASE_URL is required: the service owns tables in PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+from voiceassist_common.settings import DatabaseSettings, ServiceSettings
+
+
+class Settings(ServiceSettings, DatabaseSettings):
+    """Everything the triage service reads from the environment."""
+
+    service_name: str = Field(default="triage", min_length=1, pattern=r"^[a-z][a-z0-9-]*$")
+    grpc_port: int = Field(default=50056, ge=1, le=65535)
+    metrics_port: int = Field(default=9107, ge=1, le=65535)

@@ -1,0 +1,5 @@
+"""The tts service's adapters to the outside world, behind small interfaces.
+
+The speech synthesis engines, one ``TextToSpeech`` adapter per engine, each an optional extra so
+the image carries only the engine it runs. Nothing is here yet.
+"""
