@@ -36,6 +36,7 @@ from voiceassist_common.grpc.client import create_channel
 __all__ = [
     "ServiceProcess",
     "answers_to_every_method",
+    "assert_migrate_creates_schema",
     "assert_pending_service",
     "free_port",
     "health_status",
@@ -281,3 +282,44 @@ async def assert_pending_service(
 def _count_of(exposition: str, service: str, method: str, code: str) -> float | None:
     labels = {"service": service, "method": method, "code": code}
     return sample_value(exposition, "voiceassist_grpc_server_requests_total", **labels)
+
+
+async def _migrate(module: str, dsn: str) -> tuple[int, str]:
+    """Run ``python -m <module> migrate`` against ``dsn``; return its exit code and stderr."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        module,
+        "migrate",
+        env={**os.environ, "DATABASE_URL": dsn, "VOICEASSIST_ENV": "test"},
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        async with asyncio.timeout(120):
+            _, stderr = await process.communicate()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    return (-1 if process.returncode is None else process.returncode), stderr.decode()
+
+
+async def assert_migrate_creates_schema(module: str, schema: str, dsn: str) -> None:
+    """Check a table owner's ``migrate`` command creates its schema and can run again."""
+    import asyncpg  # only table owners' tests get here; asyncpg is the [db] extra
+
+    first = await _migrate(module, dsn)
+    again = await _migrate(module, dsn)
+    for code, stderr in (first, again):
+        if code != 0:
+            raise AssertionError(f"{module} migrate exited {code}:\n{stderr}")
+    connection = await asyncpg.connect(dsn)
+    try:
+        found = await connection.fetchval(
+            "SELECT count(*) FROM information_schema.schemata WHERE schema_name = $1", schema
+        )
+    finally:
+        await connection.close()
+    if found != 1:
+        raise AssertionError(f"schema {schema} missing after {module} migrate")
