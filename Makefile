@@ -7,7 +7,7 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 MYPY_PACKAGES := $(foreach p,$(notdir $(patsubst %/,%,$(dir $(wildcard services/*/src/voiceassist_*/__init__.py deploy/local/src/voiceassist_*/__init__.py)))),-p $(p))
-TEST_DIRS := $(wildcard services/*/tests deploy/local/tests tests/integration tests/deploy)
+TEST_DIRS := $(wildcard services/*/tests deploy/local/tests tests/integration tests/deploy tests/bench)
 
 .PHONY: help
 help: ## List the targets

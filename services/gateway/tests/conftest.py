@@ -131,6 +131,8 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as client:
         yield client
+    # ASGITransport runs no lifespan, so the shutdown that closes the channels is done here.
+    await app.state.triage.close()
 
 
 @pytest.fixture

@@ -24,6 +24,11 @@ SERVICES = [
 ]
 
 
+# Latest revision and tables of each schema; a service not listed is at "0001" with no tables.
+HEADS = {"triage": "0002"}
+TABLES = {"triage": {"assessments"}}
+
+
 def migrations_of(package: str) -> tuple[str, Path]:
     module = importlib.import_module(f"{package}.adapters.migrations")
     return module.SCHEMA, module.SCRIPT_LOCATION
@@ -53,7 +58,7 @@ def test_each_service_declares_the_schema_it_owns() -> None:
         assert declared == schema
         assert (location / "env.py").is_file()
         assert (location / "script.py.mako").is_file()
-        assert head(location) == "0001"
+        assert head(location) == HEADS.get(schema, "0001")
 
 
 def test_every_service_migrates_through_the_one_shared_environment() -> None:
@@ -76,8 +81,8 @@ def test_a_fresh_database_gets_the_schema_with_its_version_table_inside(
 
     upgrade(settings, schema=schema, script_location=location)
 
-    assert current(settings, schema=schema) == head(location) == "0001"
-    assert tables_in(fresh_postgres_dsn, schema) == {VERSION_TABLE}
+    assert current(settings, schema=schema) == head(location) == HEADS.get(schema, "0001")
+    assert tables_in(fresh_postgres_dsn, schema) == {VERSION_TABLE, *TABLES.get(schema, ())}
     assert VERSION_TABLE not in tables_in(fresh_postgres_dsn, "public")
     [comment] = query(fresh_postgres_dsn, "SELECT obj_description($1::regnamespace)", schema)
     assert comment[0].startswith("Owned by the")
@@ -113,7 +118,7 @@ def test_running_the_migrations_again_changes_nothing(fresh_postgres_dsn: str) -
 
     assert query(fresh_postgres_dsn, snapshot) == before
     versions = query(fresh_postgres_dsn, "SELECT version_num FROM triage.alembic_version")
-    assert [row["version_num"] for row in versions] == ["0001"]
+    assert [row["version_num"] for row in versions] == [HEADS["triage"]]
 
 
 def test_services_migrating_at_the_same_time_wait_for_each_other(

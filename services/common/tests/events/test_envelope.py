@@ -9,7 +9,7 @@ from voiceassist_common.events import (
     AuditRecordAppended,
     Event,
     EventParseError,
-    TriageSessionCompleted,
+    TriageCompleted,
     TurnLatencies,
     UrgencyLevel,
     VoiceTurnCompleted,
@@ -18,14 +18,19 @@ from voiceassist_common.events import (
 )
 
 
-def completed(**overrides: object) -> TriageSessionCompleted:
+def completed(**overrides: object) -> TriageCompleted:
     fields: dict[str, object] = {
-        "session_id": uuid4(),
-        "urgency": UrgencyLevel.URGENT,
-        "red_flags": ("chest_pain",),
+        "assessment_id": uuid4(),
+        "level": UrgencyLevel.EMERGENCY_AMBULANCE,
+        "red_flags": ("cardiac_chest_pain",),
+        "conditions": ({"condition_id": "possible_nstemi_stemi", "probability": 0.62},),
+        "present_evidence_ids": ("E_53", "E_55"),
+        "absent_evidence_ids": ("E_91",),
+        "language": "en",
         "questions_asked": 4,
+        "knowledge_version": "2026.12.0+720fb639af",
     }
-    return TriageSessionCompleted.model_validate({**fields, **overrides})
+    return TriageCompleted.model_validate({**fields, **overrides})
 
 
 def test_an_event_survives_the_trip_through_json_with_its_type() -> None:
@@ -34,14 +39,15 @@ def test_an_event_survives_the_trip_through_json_with_its_type() -> None:
     parsed = parse_event(event.to_json())
 
     assert parsed == event
-    assert isinstance(parsed.payload, TriageSessionCompleted)
-    assert parsed.payload.urgency is UrgencyLevel.URGENT
+    assert isinstance(parsed.payload, TriageCompleted)
+    assert parsed.payload.level is UrgencyLevel.EMERGENCY_AMBULANCE
+    assert parsed.payload.conditions[0].condition_id == "possible_nstemi_stemi"
 
 
 def test_the_envelope_names_the_subject_version_and_publisher() -> None:
     event = new_event(completed(), source="triage")
 
-    assert event.type == event.subject == "triage.session.completed"
+    assert event.type == event.subject == "triage.completed"
     assert event.schema_version == 1
     assert event.source == "triage"
     assert event.occurred_at.tzinfo is UTC
@@ -92,6 +98,18 @@ def test_codes_are_lower_case_tokens_not_sentences() -> None:
         completed(red_flags=("Crushing chest pain since this morning",))
 
 
+def test_triage_findings_are_evidence_ids_not_what_the_caller_said() -> None:
+    with pytest.raises(ValidationError):
+        completed(present_evidence_ids=("crushing pain in my chest",))
+    with pytest.raises(ValidationError):
+        completed(conditions=({"condition_id": "Heart attack, probably", "probability": 0.9},))
+
+
+def test_a_probability_is_between_zero_and_one() -> None:
+    with pytest.raises(ValidationError):
+        completed(conditions=({"condition_id": "unstable_angina", "probability": 1.5},))
+
+
 def test_latencies_cannot_be_negative() -> None:
     with pytest.raises(ValidationError):
         TurnLatencies(
@@ -122,7 +140,7 @@ def test_a_turn_event_carries_each_stage_latency() -> None:
 
 def test_an_envelope_whose_type_contradicts_its_payload_is_refused() -> None:
     with pytest.raises(ValidationError, match="does not match"):
-        Event[TriageSessionCompleted](
+        Event[TriageCompleted](
             event_id=uuid4(),
             type="triage.session.started",
             occurred_at=datetime.now(UTC),
@@ -155,14 +173,14 @@ def test_bytes_that_are_no_known_event_are_refused(data: bytes) -> None:
 
 def test_parse_errors_never_echo_the_values_they_reject() -> None:
     event = new_event(completed(), source="triage")
-    smuggled = event.to_json().replace(b'"urgent"', b'"Jane Doe, 555-0142"')
+    smuggled = event.to_json().replace(b'"emergency_ambulance"', b'"Jane Doe, 555-0142"')
 
     with pytest.raises(EventParseError) as caught:
         parse_event(smuggled)
 
     assert "Jane" not in str(caught.value)
     assert "555" not in str(caught.value)
-    assert "urgency" in str(caught.value)
+    assert "level" in str(caught.value)
 
 
 def test_events_are_immutable_facts() -> None:
@@ -172,5 +190,5 @@ def test_events_are_immutable_facts() -> None:
 
 
 def test_the_envelope_generic_is_exposed_for_typing() -> None:
-    event: Event[TriageSessionCompleted] = new_event(completed(), source="triage")
+    event: Event[TriageCompleted] = new_event(completed(), source="triage")
     assert event.payload.questions_asked == 4

@@ -20,7 +20,7 @@ from prometheus_client import REGISTRY
 from voiceassist_common.events import (
     Event,
     EventPayload,
-    TriageSessionCompleted,
+    TriageCompleted,
     UrgencyLevel,
     new_event,
 )
@@ -30,12 +30,17 @@ from voiceassist_localstack.ports import free_port
 
 pytestmark = pytest.mark.integration
 
-SUBJECT = "triage.session.completed"
+SUBJECT = "triage.completed"
 
 
-def completed() -> Event[TriageSessionCompleted]:
-    payload = TriageSessionCompleted(
-        session_id=uuid4(), urgency=UrgencyLevel.SOON, red_flags=("fever",), questions_asked=3
+def completed() -> Event[TriageCompleted]:
+    payload = TriageCompleted(
+        assessment_id=uuid4(),
+        level=UrgencyLevel.CONSULTATION_24,
+        red_flags=("cardiac_chest_pain",),
+        language="en",
+        questions_asked=3,
+        knowledge_version="2026.12.0",
     )
     return new_event(payload, source="triage")
 
@@ -143,8 +148,8 @@ async def test_a_poison_event_is_given_up_after_max_deliver_and_logged_without_p
     given_up = [record for record in caplog.records if "giving up" in record.getMessage()]
     assert len(given_up) == 1
     assert given_up[0].__dict__["delivery"] == 3
-    assert str(poison.payload.session_id) not in caplog.text
-    assert "fever" not in caplog.text
+    assert str(poison.payload.assessment_id) not in caplog.text
+    assert "cardiac_chest_pain" not in caplog.text
     outcomes = {
         outcome: REGISTRY.get_sample_value(
             "voiceassist_events_handled_total",

@@ -21,7 +21,7 @@ from voiceassist_common.messaging import (
     ("subject", "stream"),
     [
         ("audit.record.appended", "AUDIT"),
-        ("triage.session.completed", "TRIAGE"),
+        ("triage.completed", "TRIAGE"),
         ("scheduling.appointment.booked", "SCHEDULING"),
         ("voice.turn.completed", "VOICE"),
     ],

@@ -1,9 +1,9 @@
-from voiceassist_gateway.domain.capabilities import KNOWLEDGE_BASE, TRIAGE_ENGINE
+from voiceassist_gateway.domain.capabilities import KNOWLEDGE_BASE, SCHEDULING
 
 
 def test_a_pending_capability_names_itself_and_its_issue() -> None:
-    assert TRIAGE_ENGINE.describe() == (
-        "The triage engine is not available yet; it arrives with issue #3."
+    assert SCHEDULING.describe() == (
+        "The scheduling and doctor matching service is not available yet; it arrives with issue #5."
     )
 
 

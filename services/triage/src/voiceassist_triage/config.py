@@ -1,8 +1,9 @@
 """Settings of the triage service, read once from the environment at start-up.
 
 Defaults are the local ports of docs/development.md; every value can be overridden with the
-environment variable of the same name (GRPC_PORT, METRICS_PORT, ...).
-DATABASE_URL is required: the service owns tables in PostgreSQL.
+environment variable of the same name (GRPC_PORT, METRICS_PORT, TRIAGE_MAX_QUESTIONS, ...).
+DATABASE_URL is required: the service records assessments in PostgreSQL. NATS_URL is where
+``triage.completed`` events go; the service answers without it (see adapters/events.py).
 """
 
 from __future__ import annotations
@@ -17,3 +18,9 @@ class Settings(ServiceSettings, DatabaseSettings):
     service_name: str = Field(default="triage", min_length=1, pattern=r"^[a-z][a-z0-9-]*$")
     grpc_port: int = Field(default=50056, ge=1, le=65535)
     metrics_port: int = Field(default=9107, ge=1, le=65535)
+    triage_max_questions: int = Field(
+        default=20,
+        ge=1,
+        le=100,
+        description="Questions a Diagnose interview asks at most when the caller sets no limit.",
+    )

@@ -1,22 +1,36 @@
-"""Process start of the triage service: ``serve`` (the default) or ``migrate``."""
+"""Process start of the triage service: ``serve`` (the default) or ``migrate``.
+
+Serving loads the knowledge base once, opens the PostgreSQL pool confined to the ``triage``
+schema (the service refuses to start before ``migrate`` has created it), and starts dialling
+NATS in the background: triage answers while NATS is down and publishes once it is up.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from pathlib import Path
 
+import asyncpg
+import grpc
 from voiceassist_common.logging import configure_logging, safe
 from voiceassist_common.runtime import read_command, run_service
 from voiceassist_common.settings import load_settings
 
+from voiceassist_triage.adapters.events import JetStreamOutcomes
+from voiceassist_triage.adapters.migrations import SCHEMA, SCRIPT_LOCATION
+from voiceassist_triage.adapters.repository import PostgresAssessmentRepository
 from voiceassist_triage.config import Settings
-from voiceassist_triage.handlers.grpc import register
+from voiceassist_triage.domain.engine import TriageEngine
+from voiceassist_triage.domain.knowledge import load_knowledge
+from voiceassist_triage.handlers.grpc import registrar
 
 logger = logging.getLogger(__name__)
 
-SCHEMA = "triage"
-MIGRATIONS = Path(__file__).parent / "adapters" / "migrations"
+MIGRATIONS: Path = SCRIPT_LOCATION
+
+__all__ = ["MIGRATIONS", "SCHEMA", "TriageProcess", "main", "migrate"]
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -26,7 +40,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     if command == "migrate":
         migrate(settings)
         return
-    run_service(settings, register=register)
+    process = TriageProcess(settings)
+    run_service(
+        settings, register=process.register, on_startup=process.start, on_shutdown=process.stop
+    )
 
 
 def migrate(settings: Settings) -> None:
@@ -37,3 +54,44 @@ def migrate(settings: Settings) -> None:
 
     upgrade(settings, schema=SCHEMA, script_location=MIGRATIONS)
     logger.info("schema %s is up to date", safe(SCHEMA))
+
+
+class TriageProcess:
+    """What one serving process holds: the engine, the database pool and the NATS link."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._engine: TriageEngine | None = None
+        self._pool: asyncpg.Pool[asyncpg.Record] | None = None
+        self._outcomes: JetStreamOutcomes | None = None
+
+    async def start(self) -> None:
+        """Load the knowledge base, open the pool, start dialling NATS."""
+        # Imported here so that `migrate` does not pay for asyncpg's pool module.
+        from voiceassist_common.db import create_pool
+
+        settings = self._settings
+        kb = await asyncio.to_thread(load_knowledge)
+        self._engine = TriageEngine(kb, max_questions=settings.triage_max_questions)
+        logger.info("triage knowledge base %s loaded", safe(kb.version))
+        self._pool = await create_pool(
+            settings, schema=SCHEMA, application_name=settings.service_name
+        )
+        self._outcomes = JetStreamOutcomes(
+            settings.nats_url, name=settings.service_name, source=settings.service_name
+        )
+        self._outcomes.start()
+
+    def register(self, server: grpc.aio.Server) -> Sequence[str]:
+        """Add TriageService over what `start` opened."""
+        if self._engine is None or self._pool is None or self._outcomes is None:
+            raise RuntimeError("register() runs after start()")
+        repository = PostgresAssessmentRepository(self._pool)
+        return registrar(self._engine, repository, self._outcomes)(server)
+
+    async def stop(self) -> None:
+        """Close the NATS link and the pool."""
+        if self._outcomes is not None:
+            await self._outcomes.close()
+        if self._pool is not None:
+            await self._pool.close()

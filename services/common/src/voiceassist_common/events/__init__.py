@@ -29,7 +29,9 @@ from voiceassist_common.events.scheduling import (
     CancellationReason,
 )
 from voiceassist_common.events.triage import (
-    TriageSessionCompleted,
+    ConditionProbability,
+    KnowledgeVersion,
+    TriageCompleted,
     TriageSessionStarted,
     UrgencyLevel,
 )
@@ -53,13 +55,15 @@ __all__ = [
     "AuditRecordAppended",
     "CancellationReason",
     "Code",
+    "ConditionProbability",
     "Event",
     "EventParseError",
     "EventPayload",
+    "KnowledgeVersion",
     "LanguageTag",
     "OpaqueId",
     "ServiceName",
-    "TriageSessionCompleted",
+    "TriageCompleted",
     "TriageSessionStarted",
     "TurnLatencies",
     "UrgencyLevel",

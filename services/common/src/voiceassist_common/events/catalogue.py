@@ -206,6 +206,9 @@ def _named_string(metadata: Sequence[Any]) -> str | None:
 def _nested_models(model: type[BaseModel]) -> Iterator[type[BaseModel]]:
     for field in model.model_fields.values():
         annotation = field.annotation
+        # A list of objects (``tuple[Model, ...]``) documents its model like a single object.
+        if get_origin(annotation) is tuple:
+            annotation = get_args(annotation)[0]
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             yield annotation
 

@@ -72,7 +72,7 @@ class EventPayload(BaseModel):
     """Services expected to consume it, each with a durable consumer of its own."""
 
 
-# Covariant: an Event[TriageSessionCompleted] is an Event[EventPayload] (envelopes are frozen).
+# Covariant: an Event[TriageCompleted] is an Event[EventPayload] (envelopes are frozen).
 PayloadT = TypeVar("PayloadT", bound=EventPayload, covariant=True)
 P = TypeVar("P", bound=EventPayload)
 
@@ -83,7 +83,7 @@ class Event(BaseModel, Generic[PayloadT]):
     model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 
     event_id: UUID = Field(description="unique per event; the JetStream message id (Nats-Msg-Id)")
-    type: str = Field(description="the payload's subject, e.g. triage.session.completed")
+    type: str = Field(description="the payload's subject, e.g. triage.completed")
     occurred_at: AwareDatetime = Field(description="when it happened, UTC")
     source: ServiceName
     schema_version: int = Field(ge=1, description="version of the payload schema")

@@ -21,7 +21,7 @@ from voiceassist_common.events.scheduling import (
     AppointmentCancelled,
     AppointmentRescheduled,
 )
-from voiceassist_common.events.triage import TriageSessionCompleted, TriageSessionStarted
+from voiceassist_common.events.triage import TriageCompleted, TriageSessionStarted
 from voiceassist_common.events.voice import (
     VoiceSessionEnded,
     VoiceSessionStarted,
@@ -31,7 +31,7 @@ from voiceassist_common.events.voice import (
 PAYLOAD_TYPES: tuple[type[EventPayload], ...] = (
     AuditRecordAppended,
     TriageSessionStarted,
-    TriageSessionCompleted,
+    TriageCompleted,
     AppointmentBooked,
     AppointmentCancelled,
     AppointmentRescheduled,

@@ -24,7 +24,6 @@ class Capability:
         return f"The {self.name} is not available yet; it arrives with issue #{self.issue}."
 
 
-TRIAGE_ENGINE = Capability("triage engine", 3)
 IDENTITY = Capability("identity and access service (sign-in, sessions, roles)", 4)
 AUDIT_TRAIL = Capability("audit trail", 4)
 USER_ADMINISTRATION = Capability("user administration", 4)

@@ -40,9 +40,9 @@ async def test_every_error_response_is_documented_as_problem_json(
 async def test_placeholders_are_documented_as_501_with_their_issue(
     client: httpx.AsyncClient,
 ) -> None:
-    operation = (await openapi(client))["paths"]["/api/v1/triage/diagnose"]["post"]
-    assert operation["x-voiceassist-pending"]["issue"] == 3
-    assert "issue #3" in operation["responses"]["501"]["description"]
+    operation = (await openapi(client))["paths"]["/api/v1/scheduling/appointments"]["post"]
+    assert operation["x-voiceassist-pending"]["issue"] == 5
+    assert "issue #5" in operation["responses"]["501"]["description"]
     assert "413" in operation["responses"]
 
 

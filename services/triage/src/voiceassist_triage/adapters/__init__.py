@@ -1,5 +1,6 @@
 """The triage service's adapters to the outside world, behind small interfaces.
 
-What the triage service talks to: PostgreSQL (schema ``triage``; its Alembic migrations are in
-``migrations/``) and NATS for triage events. Nothing but the migrations is here yet.
+``repository``: assessments in PostgreSQL (schema ``triage``; Alembic migrations in
+``migrations/``) or in memory; ``events``: ``triage.completed`` on NATS JetStream;
+``ddxplus``: patient files in the official DDXPlus format, for the bench scripts.
 """

@@ -99,7 +99,10 @@ class _StopReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_StopReason
     STOP_REASON_MAX_QUESTIONS: _StopReason.ValueType  # 2
     """The maximum number of questions was reached."""
     STOP_REASON_EMERGENCY: _StopReason.ValueType  # 3
-    """An emergency red flag fired: triage now instead of asking more."""
+    """An emergency red flag fired and its handover questions are done (or the ranking is
+    settled): triage now. The caller told the patient to call emergency services as soon as
+    provisional_level became an emergency level, before any handover question.
+    """
     STOP_REASON_NO_QUESTIONS_LEFT: _StopReason.ValueType  # 4
     """No remaining question would change the ranking or the urgency."""
 
@@ -113,7 +116,10 @@ STOP_REASON_CONFIDENT: StopReason.ValueType  # 1
 STOP_REASON_MAX_QUESTIONS: StopReason.ValueType  # 2
 """The maximum number of questions was reached."""
 STOP_REASON_EMERGENCY: StopReason.ValueType  # 3
-"""An emergency red flag fired: triage now instead of asking more."""
+"""An emergency red flag fired and its handover questions are done (or the ranking is
+settled): triage now. The caller told the patient to call emergency services as soon as
+provisional_level became an emergency level, before any handover question.
+"""
 STOP_REASON_NO_QUESTIONS_LEFT: StopReason.ValueType  # 4
 """No remaining question would change the ranking or the urgency."""
 Global___StopReason: _TypeAlias = StopReason  # noqa: Y015
@@ -728,7 +734,10 @@ class DiagnoseResponse(_message.Message):
     """Why it should stop; UNSPECIFIED while it goes on."""
     provisional_level: _clinical_pb2.UrgencyLevel.ValueType
     """The urgency the evidence so far already implies (a floor, never lowered by later answers
-    to other questions).
+    to other questions). When it is one of the two emergency levels, the caller must tell the
+    patient to call emergency services now, before asking anything else; the interview may then
+    go on with a few handover questions for the emergency team (next_question), like a
+    dispatcher who keeps the caller on the line after sending the ambulance.
     """
     knowledge_version: _builtins.str
     """Knowledge version used."""

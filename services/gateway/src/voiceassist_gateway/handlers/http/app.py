@@ -22,6 +22,7 @@ from opentelemetry.trace import Span, TracerProvider
 from starlette.types import Scope
 
 from voiceassist_gateway.adapters.downstream_health import GrpcHealthChecks
+from voiceassist_gateway.adapters.triage import TriageClient
 from voiceassist_gateway.config import Settings
 from voiceassist_gateway.domain.readiness import DownstreamHealth
 from voiceassist_gateway.handlers.http import health
@@ -87,22 +88,26 @@ def create_app(
 
     Without ``downstream_health`` the app checks the services at the addresses in
     ``settings`` over gRPC, opening its channels at start-up and closing them at shutdown.
-    Without ``tracer_provider`` spans go to the global one that telemetry set up.
+    Without ``tracer_provider`` spans go to the global one that telemetry set up. The
+    triage routes call the triage service at ``settings.triage_grpc_addr``.
     """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if downstream_health is not None:
-            yield
-            return
-        checks = GrpcHealthChecks(
-            settings.downstream_addresses(), settings.readiness_timeout_seconds
-        )
-        app.state.downstream_health = checks
         try:
-            yield
+            if downstream_health is not None:
+                yield
+                return
+            checks = GrpcHealthChecks(
+                settings.downstream_addresses(), settings.readiness_timeout_seconds
+            )
+            app.state.downstream_health = checks
+            try:
+                yield
+            finally:
+                await checks.close()
         finally:
-            await checks.close()
+            await app.state.triage.close()
 
     app = GatewayApi(
         title="VoiceAssist gateway API",
@@ -114,6 +119,8 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.downstream_health = downstream_health
+    # Opened on first use, in the event loop that serves requests; closed at shutdown.
+    app.state.triage = TriageClient(settings.triage_grpc_addr, tracer_provider=tracer_provider)
     install_problem_handlers(app)
     app.include_router(health.router)
     app.include_router(api_v1())

@@ -1,4 +1,4 @@
-"""Alembic migrations of the `triage` schema: triage sessions and their evidence.
+"""Alembic migrations of the `triage` schema: recorded assessments and their evidence.
 
 `python -m voiceassist_triage migrate` applies them through `voiceassist_common.db.upgrade`.
 A new migration starts from `alembic.command.revision(alembic_config(None, schema=SCHEMA,

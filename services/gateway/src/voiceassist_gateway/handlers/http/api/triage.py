@@ -1,42 +1,301 @@
-"""REST face of the triage engine (issue #3): parse, diagnose, assess urgency, explain."""
+"""REST face of the triage service (issue #3): parse, diagnose, triage, explain, assessments.
+
+Each route validates its JSON body (triage_models.py), calls ``voiceassist.triage.v1`` and
+returns the answer as JSON. The service's refusals become problem+json: INVALID_ARGUMENT is a
+422 naming the field at fault (from the Problem the service attaches), NOT_FOUND a 404,
+UNAVAILABLE a 503 and a missed deadline a 504. Texts from the request are never repeated in an
+error: what a patient types is PHI.
+
+Who is asking is not known yet: sign-in and object-level authorisation arrive with identity and
+access (issue #4), which replaces the `patient_subject` dependency with the signed-in subject
+and restricts the assessment reads to what the caller may see.
+"""
 
 from __future__ import annotations
 
+import logging
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
-from fastapi import APIRouter
+import grpc
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.exceptions import RequestValidationError
+from google.protobuf.timestamp_pb2 import Timestamp
 
-from voiceassist_gateway.domain.capabilities import TRIAGE_ENGINE, PendingCapabilityError
-from voiceassist_gateway.handlers.http.api.pending import pending
+# googleapis-common-protos ships no type information for its generated modules.
+from google.rpc import status_pb2  # type: ignore[import-untyped]
+from starlette.exceptions import HTTPException
+from voiceassist.common.v1 import paging_pb2, problem_pb2, time_window_pb2
+from voiceassist.triage.v1 import triage_pb2
+from voiceassist_common.events import UrgencyLevel
+from voiceassist_common.logging import safe
+
+from voiceassist_gateway.adapters.triage import TriageClient
+from voiceassist_gateway.domain.problems import Problem
+from voiceassist_gateway.handlers.http.api.triage_models import (
+    Assessment as AssessmentJson,
+)
+from voiceassist_gateway.handlers.http.api.triage_models import (
+    AssessmentList,
+    AssessmentResponse,
+    DiagnoseRequest,
+    DiagnoseResponse,
+    ExplainRequest,
+    ExplainResponse,
+    ParseRequest,
+    ParseResponse,
+    TriageRequest,
+    TriageResponse,
+    urgency_to_proto,
+)
+
+logger = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/triage", tags=["triage"])
 
+CALL_TIMEOUT_SECONDS = 10.0
+"""How long a route waits for the triage service (a turn normally takes milliseconds)."""
 
-@router.post("/parse", summary="Free text to evidence", **pending(TRIAGE_ENGINE))
-async def parse() -> None:
-    """Turn what the patient said (English or French) into evidence with values and spans."""
-    raise PendingCapabilityError(TRIAGE_ENGINE)
+PROBLEM_DETAILS_KEY = "grpc-status-details-bin"
 
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    503: {"model": Problem, "description": "The triage service is unavailable; retry shortly."},
+    504: {"model": Problem, "description": "The triage service did not answer in time."},
+}
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": Problem, "description": "No assessment has this id."}
+}
 
-@router.post("/diagnose", summary="Next question and ranked conditions", **pending(TRIAGE_ENGINE))
-async def diagnose() -> None:
-    """Choose the next question and rank conditions from age, sex and all evidence so far."""
-    raise PendingCapabilityError(TRIAGE_ENGINE)
-
-
-@router.post("/assess", summary="Urgency level and advice", **pending(TRIAGE_ENGINE))
-async def assess_urgency() -> None:
-    """Assess urgency: level, red flags that fired, instruction and specialty for booking."""
-    raise PendingCapabilityError(TRIAGE_ENGINE)
+Req = TypeVar("Req")
+Resp = TypeVar("Resp")
 
 
-@router.post("/explain", summary="Evidence for and against", **pending(TRIAGE_ENGINE))
-async def explain() -> None:
-    """Give the evidence for and against each ranked condition."""
-    raise PendingCapabilityError(TRIAGE_ENGINE)
+async def patient_subject() -> str:
+    """Return the subject assessments are recorded for: nobody yet, until sign-in (issue #4)."""
+    return ""
 
 
-@router.get("/sessions/{session_id}", summary="One triage session", **pending(TRIAGE_ENGINE))
-async def read_session(session_id: UUID) -> None:
-    """Return a completed triage session of the caller (clinicians: of their patients)."""
-    raise PendingCapabilityError(TRIAGE_ENGINE)
+def triage_client(request: Request) -> TriageClient:
+    """Return the gateway's client of the triage service."""
+    client: TriageClient = request.app.state.triage
+    return client
+
+
+Service = Annotated[TriageClient, Depends(triage_client)]
+Subject = Annotated[str, Depends(patient_subject)]
+
+
+@router.post(
+    "/parse",
+    summary="Free text to evidence",
+    response_model=ParseResponse,
+    responses=_ERRORS,
+)
+async def parse(body: ParseRequest, service: Service) -> ParseResponse:
+    """Turn what the patient said (English or French) into evidence with values and spans.
+
+    Negations ("no fever"), lay terms ("tummy") and numbers ("pain 7 out of 10") are read, and
+    age and sex when stated. The text is PHI: it is never logged or stored.
+    """
+    reply = await _call(service.stub.Parse, body.to_proto(), location="body")
+    return ParseResponse.of(reply)
+
+
+@router.post(
+    "/diagnose",
+    summary="Next question and ranked conditions",
+    response_model=DiagnoseResponse,
+    responses=_ERRORS,
+)
+async def diagnose(body: DiagnoseRequest, service: Service) -> DiagnoseResponse:
+    """Rank conditions and choose the next question from age, sex and all evidence so far.
+
+    Stateless: send everything known on every turn. Red-flag questions come first when a
+    dangerous presentation is plausible; `should_stop` says when to call /triage.
+    """
+    reply = await _call(service.stub.Diagnose, body.to_proto(), location="body")
+    return DiagnoseResponse.of(reply)
+
+
+@router.post(
+    "/triage",
+    summary="Urgency level and advice",
+    response_model=TriageResponse,
+    responses=_ERRORS,
+)
+async def triage(body: TriageRequest, service: Service, subject: Subject) -> TriageResponse:
+    """Decide the urgency: level, red flags that fired, instruction and specialty for booking.
+
+    The outcome is recorded as an assessment (its id comes back to attach to a booking). The two
+    emergency levels are never booked: their instruction says to call emergency services now.
+    """
+    reply = await _call(service.stub.Triage, body.to_proto(subject), location="body")
+    return TriageResponse.of(reply)
+
+
+@router.post(
+    "/explain",
+    summary="Evidence for and against",
+    response_model=ExplainResponse,
+    responses=_ERRORS,
+)
+async def explain(body: ExplainRequest, service: Service) -> ExplainResponse:
+    """Give the evidence for and against each ranked (or each named) condition."""
+    reply = await _call(service.stub.Explain, body.to_proto(), location="body")
+    return ExplainResponse.of(reply)
+
+
+@router.get(
+    "/assessments/{assessment_id}",
+    summary="One recorded assessment",
+    response_model=AssessmentResponse,
+    responses={**_NOT_FOUND, **_ERRORS},
+)
+async def read_assessment(assessment_id: UUID, service: Service) -> AssessmentResponse:
+    """Return a recorded assessment with the findings a clinician reads, in its language."""
+    request = triage_pb2.GetAssessmentRequest(assessment_id=str(assessment_id))
+    reply = await _call(service.stub.GetAssessment, request, location="path")
+    return AssessmentResponse(
+        assessment=AssessmentJson.of(reply.assessment), disclaimer=reply.disclaimer
+    )
+
+
+@router.get(
+    "/assessments",
+    summary="Recorded assessments",
+    response_model=AssessmentList,
+    responses=_ERRORS,
+)
+async def list_assessments(
+    service: Service,
+    patient_subject: Annotated[
+        str | None, Query(max_length=256, description="Only this patient's assessments.")
+    ] = None,
+    start_time: Annotated[
+        datetime | None, Query(description="Recorded at or after (RFC 3339; UTC if no offset).")
+    ] = None,
+    end_time: Annotated[datetime | None, Query(description="Recorded before.")] = None,
+    level: Annotated[
+        list[UrgencyLevel] | None, Query(description="Only these levels (repeat the parameter).")
+    ] = None,
+    page_size: Annotated[int, Query(ge=0, le=500, description="0: the default (50).")] = 0,
+    page_token: Annotated[str, Query(max_length=2048)] = "",
+) -> AssessmentList:
+    """List recorded assessments, newest first, filtered and paged."""
+    request = triage_pb2.ListAssessmentsRequest(
+        patient_subject=patient_subject or "",
+        levels=[urgency_to_proto(item) for item in level or ()],
+        page=paging_pb2.Pagination(page_size=page_size, page_token=page_token),
+    )
+    if start_time is not None or end_time is not None:
+        window = time_window_pb2.TimeWindow()
+        if start_time is not None:
+            window.start_time.CopyFrom(_timestamp(start_time))
+        if end_time is not None:
+            window.end_time.CopyFrom(_timestamp(end_time))
+        request.window.CopyFrom(window)
+    reply = await _call(service.stub.ListAssessments, request, location="query")
+    return AssessmentList(
+        assessments=[AssessmentJson.of(item) for item in reply.assessments],
+        next_page_token=reply.page_info.next_page_token or None,
+        total_size=(reply.page_info.total_size if reply.page_info.HasField("total_size") else None),
+    )
+
+
+def _timestamp(moment: datetime) -> Timestamp:
+    stamp = Timestamp()
+    stamp.FromDatetime(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+    return stamp
+
+
+async def _call(
+    rpc: grpc.aio.UnaryUnaryMultiCallable[Req, Resp], message: Req, *, location: str
+) -> Resp:
+    """Call the triage service; a refusal becomes the HTTP error the client should see."""
+    try:
+        return await rpc(message, timeout=CALL_TIMEOUT_SECONDS)
+    except grpc.aio.AioRpcError as error:
+        raise _refusal(error, location) from None
+
+
+def _refusal(error: grpc.aio.AioRpcError, location: str) -> Exception:
+    code = error.code()
+    if code is grpc.StatusCode.INVALID_ARGUMENT:
+        return RequestValidationError(_violations(error, location))
+    if code is grpc.StatusCode.NOT_FOUND:
+        return HTTPException(404, "No assessment has this id.")
+    if code is grpc.StatusCode.UNAVAILABLE:
+        return HTTPException(
+            503,
+            "The triage service is unavailable; try again shortly.",
+            headers={"Retry-After": "5"},
+        )
+    if code is grpc.StatusCode.DEADLINE_EXCEEDED:
+        return HTTPException(504, "The triage service did not answer in time.")
+    # The service's details may describe the failure in its own terms; the client gets the
+    # request id to quote, the log gets the status.
+    logger.warning("triage service answered %s", safe(code.name))
+    return HTTPException(502, "The triage service could not answer; quote the request id.")
+
+
+def _violations(error: grpc.aio.AioRpcError, location: str) -> list[dict[str, Any]]:
+    problem = _problem(error)
+    if problem is None or not problem.violations:
+        refused = "the triage service refused the request"
+        return [{"loc": (location,), "msg": refused, "type": "invalid_argument"}]
+    return [
+        {
+            "loc": (location, *_rest_path(violation.field, location)),
+            "msg": violation.description,
+            "type": problem.code or "invalid_argument",
+        }
+        for violation in problem.violations
+    ]
+
+
+def _problem(error: grpc.aio.AioRpcError) -> problem_pb2.Problem | None:
+    metadata: Any = error.trailing_metadata() or ()
+    for key, value in metadata:
+        if key != PROBLEM_DETAILS_KEY:
+            continue
+        status = status_pb2.Status.FromString(value)
+        for detail in status.details:
+            problem = problem_pb2.Problem()
+            if detail.Unpack(problem):
+                return problem
+    return None
+
+
+_SEGMENT = re.compile(r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:\[(?P<index>\d+)\])?")
+
+# Where a request field of the proto sits in the REST request, when the names differ.
+_QUERY_NAMES = {
+    "page.page_size": "page_size",
+    "page.page_token": "page_token",
+    "window.start_time": "start_time",
+    "window.end_time": "end_time",
+    "window": "start_time",
+}
+
+
+def _rest_path(field: str, location: str) -> list[str | int]:
+    """Turn a proto field path ("evidence[2].evidence_id") into its JSON location."""
+    if location == "query":
+        field = _QUERY_NAMES.get(field, field)
+        if field.startswith("levels["):
+            field = "level" + field.removeprefix("levels")
+    path: list[str | int] = []
+    for segment in field.split("."):
+        match = _SEGMENT.fullmatch(segment)
+        if match is None:
+            path.append(segment)
+            continue
+        path.append(match["name"])
+        if match["index"] is not None:
+            path.append(int(match["index"]))
+    # An evidence is {"id": ...} in JSON, {evidence_id: ...} in the proto.
+    if len(path) == 3 and path[0] == "evidence" and path[2] == "evidence_id":
+        path[2] = "id"
+    return path
