@@ -33,7 +33,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from voiceassist_triage.adapters.ddxplus import DdxPatient, read_patients
+from voiceassist_triage.adapters.ddxplus import DdxPatient, parse_evidence, read_patients
 from voiceassist_triage.domain.case import Answer, Case
 from voiceassist_triage.domain.engine import TriageEngine
 from voiceassist_triage.domain.knowledge import (
@@ -70,7 +70,7 @@ def interview(
     case = Case(
         age_years=patient.age_years,
         sex=patient.sex,
-        answers=(Answer(patient.initial_evidence, True),),
+        answers=(parse_evidence(patient.initial_evidence),),
     )
     asked = 0
     while True:
@@ -106,6 +106,7 @@ def evaluate(
     ddf1: list[float] = []
     timings: list[float] = []
     exact = over = under = 0
+    unknown: set[str] = set()
     for fold in range(folds):
         if folds == 1:
             kb, tested = base, list(patients)
@@ -128,11 +129,21 @@ def evaluate(
             truth = {name for name, mass in patient.differential if mass > DIFFERENTIAL_FLOOR}
             ddf1.append(differential_f1(predicted, truth))
             level = engine.triage(case).level
-            expected = kb.condition_by_ddxplus_name(patient.pathology).urgency
+            known = {c.ddxplus_name: c for c in kb.conditions.values()}
+            if patient.pathology not in known:
+                unknown.add(patient.pathology)  # counted as a miss, never silently dropped
+                continue
+            expected = known[patient.pathology].urgency
             exact += level == expected
             over += level < expected  # a smaller level is more urgent
             under += level > expected
     n = len(questions)
+    if unknown:
+        print(
+            "warning: pathologies not in the knowledge base (counted as misses):",
+            sorted(unknown),
+            file=sys.stderr,
+        )
     timings.sort()
     return {
         "n": n,

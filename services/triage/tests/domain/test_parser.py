@@ -430,3 +430,22 @@ def test_the_shipped_lexicons_compile(kb: KnowledgeBase, language: Language) -> 
     assert lexicon.terms
     assert lexicon.anchors
     assert lexicon.sites
+
+
+@pytest.mark.parametrize(
+    ("text", "hours", "words"),
+    [
+        ("chest pain for two hours", 2.0, "two hours"),
+        ("I've been vomiting since yesterday", 24.0, "since yesterday"),
+        ("j'ai de la fièvre depuis 3 jours", 72.0, "3 jours"),
+    ],
+)
+def test_a_stated_duration_is_reported_in_hours_with_its_span(
+    kb: KnowledgeBase, text: str, hours: float, words: str
+) -> None:
+    result = parse_text(kb, text)
+
+    (duration,) = result.durations
+    assert duration.hours == pytest.approx(hours)
+    start, end = duration.span
+    assert words in text[start:end]

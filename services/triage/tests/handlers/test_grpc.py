@@ -224,6 +224,10 @@ async def test_parse_hears_no_fever_as_no_fever(triage: Any, engine: TriageEngin
         assert fever[0].spans
         assert response.knowledge_version == engine.kb.version
     assert french.disclaimer == DISCLAIMER[Language.FR]
+    (duration,) = english.durations
+    assert duration.hours == 2
+    text = "I've had a crushing pain in my chest for two hours, no fever"
+    assert text[duration.span.start : duration.span.end] == "two hours"
 
 
 async def test_explain_gives_the_evidence_for_the_likeliest_condition(triage: Any) -> None:

@@ -152,6 +152,7 @@ async def test_parse_hears_the_negation(client: httpx.AsyncClient) -> None:
     assert fever
     assert fever[0]["negated"] is True
     assert fever[0]["evidence"]["present"] is False
+    assert [d["hours"] for d in parsed["durations"]] == [2]
 
 
 async def test_explain_lists_the_evidence_for_the_top_condition(client: httpx.AsyncClient) -> None:

@@ -58,7 +58,7 @@ from voiceassist_triage.domain.knowledge import (
     KnowledgeBase,
     KnowledgeError,
 )
-from voiceassist_triage.domain.results import ParsedEvidence, ParseResult
+from voiceassist_triage.domain.results import ParsedEvidence, ParseResult, StatedDuration
 
 __all__ = ["Lexicon", "compile_lexicon", "detect_language", "normalise", "parse_text"]
 
@@ -1116,18 +1116,32 @@ class _Scope:
         return any(h[1] <= start and self.text.clause(h[0]) == clause for h in self.hedges)
 
 
-def _durations(text: _Text, lexicon: Lexicon) -> list[tuple[int, float]]:
-    """(clause, hours) for every duration said ("for 12 hours", "since yesterday")."""
-    found: list[tuple[int, float]] = []
+def _duration_spans(text: _Text, lexicon: Lexicon) -> list[tuple[int, float, Span]]:
+    """(clause, hours, span) for every duration said ("for 12 hours", "since yesterday")."""
+    found: list[tuple[int, float, Span]] = []
     if lexicon.durations is not None:
         for match in lexicon.durations.finditer(text.norm):
             amount = 1.0 if match.group("one") else lexicon.numbers.value(match.group("n") or "")
             unit = " ".join(match.group("unit").split())
             if amount is not None and unit in lexicon.duration_units:
-                found.append((text.clause(match.start()), amount * lexicon.duration_units[unit]))
+                found.append(
+                    (
+                        text.clause(match.start()),
+                        amount * lexicon.duration_units[unit],
+                        text.span(match.start(), match.end()),
+                    )
+                )
     for regex, hours in lexicon.duration_phrases:
-        found.extend((text.clause(m.start()), hours) for m in regex.finditer(text.norm))
-    return found
+        found.extend(
+            (text.clause(m.start()), hours, text.span(m.start(), m.end()))
+            for m in regex.finditer(text.norm)
+        )
+    return sorted(found, key=lambda item: item[2])
+
+
+def _durations(text: _Text, lexicon: Lexicon) -> list[tuple[int, float]]:
+    """(clause, hours) for every duration said ("for 12 hours", "since yesterday")."""
+    return [(clause, hours) for clause, hours, _ in _duration_spans(text, lexicon)]
 
 
 def _side(text: _Text, lexicon: Lexicon, start: int, end: int) -> str | None:
@@ -1200,7 +1214,8 @@ def parse_text(
     scope = _Scope(
         parsed, lexicon, [(h.start, h.end) for h in (*terms, *dependent, *anchors, *numbers)]
     )
-    durations = _durations(parsed, lexicon)
+    stated_durations = _duration_spans(parsed, lexicon)
+    durations = [(clause, hours) for clause, hours, _ in stated_durations]
 
     def confidence_of(hit: _Hit, base: float) -> float:
         return round(base * (lexicon.hedge_confidence if scope.hedged(hit.start) else 1.0), 3)
@@ -1331,6 +1346,7 @@ def parse_text(
         language=language,
         age_years=age_years,
         sex=_sex(parsed, lexicon),
+        durations=tuple(StatedDuration(hours, span) for _, hours, span in stated_durations),
     )
 
 

@@ -103,6 +103,14 @@ class ParsedEvidence:
 
 
 @dataclass(frozen=True)
+class StatedDuration:
+    """How long something has been going on, as said ("for two hours", "since yesterday")."""
+
+    hours: float
+    span: tuple[int, int]
+
+
+@dataclass(frozen=True)
 class ParseResult:
     """Everything Parse found in one text."""
 
@@ -110,6 +118,8 @@ class ParseResult:
     language: Language
     age_years: float | None = None
     sex: Sex | None = None
+    durations: tuple[StatedDuration, ...] = ()
+    """Durations in order of appearance, for the clinician's summary and the dialog."""
 
 
 @dataclass(frozen=True)

@@ -398,6 +398,12 @@ def parse_out(result: ParseResult, kb: KnowledgeBase) -> triage_pb2.ParseRespons
         language=language_out(result.language),
         knowledge_version=kb.version,
         disclaimer=DISCLAIMER[result.language],
+        durations=[
+            triage_pb2.StatedDuration(
+                hours=item.hours, span=triage_pb2.TextSpan(start=item.span[0], end=item.span[1])
+            )
+            for item in result.durations
+        ],
     )
 
 

@@ -640,6 +640,7 @@ class ParseResponse(_message.Message):
     LANGUAGE_FIELD_NUMBER: _builtins.int
     KNOWLEDGE_VERSION_FIELD_NUMBER: _builtins.int
     DISCLAIMER_FIELD_NUMBER: _builtins.int
+    DURATIONS_FIELD_NUMBER: _builtins.int
     language: _language_pb2.Language.ValueType
     """Language of the text (detected when the request left it unspecified)."""
     knowledge_version: _builtins.str
@@ -654,6 +655,10 @@ class ParseResponse(_message.Message):
     def patient(self) -> Global___Patient:
         """Age and sex stated in the text ("a 64-year-old man"); fields unset when not stated."""
 
+    @_builtins.property
+    def durations(self) -> _containers.RepeatedCompositeFieldContainer[Global___StatedDuration]:
+        """Durations stated in the text ("for two hours", "since yesterday"), in order of appearance."""
+
     def __init__(
         self,
         *,
@@ -662,14 +667,43 @@ class ParseResponse(_message.Message):
         language: _language_pb2.Language.ValueType = ...,
         knowledge_version: _builtins.str = ...,
         disclaimer: _builtins.str = ...,
+        durations: _abc.Iterable[Global___StatedDuration] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["patient", b"patient"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["disclaimer", b"disclaimer", "evidence", b"evidence", "knowledge_version", b"knowledge_version", "language", b"language", "patient", b"patient"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["disclaimer", b"disclaimer", "durations", b"durations", "evidence", b"evidence", "knowledge_version", b"knowledge_version", "language", b"language", "patient", b"patient"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ParseResponse: _TypeAlias = ParseResponse  # noqa: Y015
+
+@_typing.final
+class StatedDuration(_message.Message):
+    """How long something has been going on, as the patient said it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HOURS_FIELD_NUMBER: _builtins.int
+    SPAN_FIELD_NUMBER: _builtins.int
+    hours: _builtins.float
+    """The duration in hours ("two days" is 48)."""
+    @_builtins.property
+    def span(self) -> Global___TextSpan:
+        """Where it was said."""
+
+    def __init__(
+        self,
+        *,
+        hours: _builtins.float = ...,
+        span: Global___TextSpan | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["span", b"span"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["hours", b"hours", "span", b"span"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StatedDuration: _TypeAlias = StatedDuration  # noqa: Y015
 
 @_typing.final
 class DiagnoseRequest(_message.Message):

@@ -233,6 +233,13 @@ class ParsedEvidence(_Model):
     confidence: float
 
 
+class StatedDuration(_Model):
+    """How long something has been going on, as said ("for two hours")."""
+
+    hours: float = Field(description="the duration in hours")
+    span: TextSpan
+
+
 class ParseResponse(_Model):
     """Evidence, age and sex found in the text."""
 
@@ -241,6 +248,9 @@ class ParseResponse(_Model):
     language: LanguageTag
     knowledge_version: str
     disclaimer: str
+    durations: list[StatedDuration] = Field(
+        default_factory=list, description="durations stated, in order of appearance"
+    )
 
     @classmethod
     def of(cls, message: triage_pb2.ParseResponse) -> ParseResponse:
@@ -259,6 +269,13 @@ class ParseResponse(_Model):
             language=language_out(message.language),
             knowledge_version=message.knowledge_version,
             disclaimer=message.disclaimer,
+            durations=[
+                StatedDuration(
+                    hours=round(item.hours, 4),
+                    span=TextSpan(start=item.span.start, end=item.span.end),
+                )
+                for item in message.durations
+            ],
         )
 
 
