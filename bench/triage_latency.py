@@ -28,6 +28,7 @@ import grpc
 from voiceassist.triage.v1 import triage_pb2, triage_pb2_grpc
 from voiceassist_common.events import TriageCompleted
 from voiceassist_common.grpc.client import create_channel
+from voiceassist_common.grpc.principal import Callers
 from voiceassist_common.grpc.server import start_grpc_server
 from voiceassist_triage.adapters.ddxplus import read_patients
 from voiceassist_triage.adapters.repository import InMemoryAssessmentRepository
@@ -103,7 +104,9 @@ async def over_grpc(
     engine: TriageEngine, states: Sequence[tuple[Case, int]], concurrency: int
 ) -> list[float]:
     """Time each state's Diagnose call through the real service on loopback."""
-    register = registrar(engine, InMemoryAssessmentRepository(), DiscardedOutcomes())
+    # Callers are not verified here: this measures the engine's turn, not token checks.
+    callers = Callers.unverified("test")
+    register = registrar(engine, InMemoryAssessmentRepository(), DiscardedOutcomes(), callers)
     server = await start_grpc_server("127.0.0.1:0", register)
     timings: list[float] = []
     try:

@@ -71,3 +71,11 @@ def test_table_owning_services_are_the_ones_with_data() -> None:
     assert owners == {"auth", "medical-kb", "triage", "scheduling", "admin"}
     assert len(SERVICES) == 9
     assert GATEWAY not in DOWNSTREAM
+
+
+def test_the_auth_service_serves_its_oidc_provider_behind_the_gateway() -> None:
+    auth = _environment("auth")
+    assert (auth["AUTH_HTTP_HOST"], auth["AUTH_HTTP_PORT"]) == ("127.0.0.1", "8180")
+    assert auth["OIDC_PUBLIC_ISSUER"] == "http://127.0.0.1:8080/realms/voiceassist"
+    assert _environment("gateway")["AUTH_HTTP_ADDR"] == "127.0.0.1:8180"
+    assert PlatformPorts(LocalSettings()).all_ports()["auth HTTP (OIDC provider)"] == 8180

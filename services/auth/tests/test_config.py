@@ -34,3 +34,25 @@ def test_refuses_to_start_without_a_database_url(monkeypatch: pytest.MonkeyPatch
 
     with pytest.raises(SettingsError, match="DATABASE_URL"):
         load_settings(Settings)
+
+
+def test_the_development_client_secret_is_refused_outside_dev(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("OIDC_CLIENT_SECRET", raising=False)
+    monkeypatch.setenv("VOICEASSIST_ENV", "test")
+
+    with pytest.raises(SettingsError, match="OIDC_CLIENT_SECRET is the development default"):
+        load_settings(Settings, database_url=DATABASE_URL)
+
+
+def test_an_external_issuer_needs_the_built_in_provider_switched_off(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("VOICEASSIST_ENV", "dev")
+    monkeypatch.setenv("OIDC_ISSUER", "https://keycloak.example/realms/voiceassist")
+
+    with pytest.raises(SettingsError, match="OIDC_BUILTIN_PROVIDER=false"):
+        load_settings(Settings, database_url=DATABASE_URL)
+    keycloak = load_settings(Settings, database_url=DATABASE_URL, oidc_builtin_provider=False)
+    assert keycloak.issuer == "https://keycloak.example/realms/voiceassist"

@@ -51,3 +51,37 @@ def test_a_tiny_body_limit_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(SettingsError) as refused:
         load_settings(Settings)
     assert "MAX_REQUEST_BODY_BYTES" in refused.value.message
+
+
+def test_outside_dev_and_test_identity_must_be_configured(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("VOICEASSIST_ENV", "prod")
+    with pytest.raises(SettingsError) as refused:
+        load_settings(Settings)
+    assert "OIDC_ISSUER is required" in refused.value.message
+
+
+def test_prod_refuses_the_dev_secret_and_in_memory_sessions(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("VOICEASSIST_ENV", "prod")
+    monkeypatch.setenv("OIDC_ISSUER", "https://id.clinic.example/realms/voiceassist")
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://clinic.example")
+    monkeypatch.setenv("OIDC_CLIENT_SECRET", "voiceassist-web-dev-secret")
+    with pytest.raises(SettingsError) as refused:
+        load_settings(Settings)
+    assert "development default" in refused.value.message
+    assert "voiceassist-web-dev-secret" not in refused.value.message
+    monkeypatch.setenv("OIDC_CLIENT_SECRET", "a-real-secret")
+    monkeypatch.setenv("WEB_SESSIONS", "memory")
+    with pytest.raises(SettingsError) as refused:
+        load_settings(Settings)
+    assert "WEB_SESSIONS" in refused.value.message
+
+
+def test_dev_defaults_to_the_built_in_provider_behind_the_gateway() -> None:
+    settings = load_settings(Settings)
+    assert settings.issuer == "http://127.0.0.1:8080/realms/voiceassist"
+    assert settings.oidc_audience == "voiceassist-api"
+    assert settings.auth_http_addr == "127.0.0.1:8180"

@@ -26,6 +26,8 @@ def gateway_process() -> Iterator[tuple[subprocess.Popen[bytes], int, int]]:
     env = {
         **os.environ,
         "VOICEASSIST_ENV": "test",
+        "OIDC_CLIENT_SECRET": "test-web-secret",
+        "WEB_SESSIONS": "memory",
         "HTTP_PORT": str(http_port),
         "METRICS_PORT": str(metrics_port),
         "READINESS_TIMEOUT_SECONDS": "0.5",

@@ -34,6 +34,9 @@ class LocalSettings(BaseSettings):
     local_nats_port: Port = Field(default=54222, ge=1, le=65535)
     local_nats_monitor_port: Port = Field(default=58222, ge=1, le=65535)
     gateway_http_port: Port = Field(default=8080, ge=1, le=65535)
+    auth_http_port: Port = Field(
+        default=8180, ge=1, le=65535, description="The auth service's built-in OIDC provider."
+    )
     local_grpc_port_base: Port = Field(
         default=50051, ge=1, le=65535 - 8, description="auth; the next services follow in order."
     )

@@ -81,6 +81,7 @@ class PlatformPorts:
             "NATS": s.local_nats_port,
             "NATS monitoring": s.local_nats_monitor_port,
             "gateway HTTP": s.gateway_http_port,
+            "auth HTTP (OIDC provider)": s.auth_http_port,
         }
         for spec in SERVICES:
             grpc_port = self.grpc_port(spec)
@@ -109,7 +110,25 @@ def service_environment(
     grpc_port = ports.grpc_port(spec)
     if grpc_port is not None:
         environment |= {"GRPC_HOST": host, "GRPC_PORT": str(grpc_port)}
+    # Browsers reach the built-in provider through the gateway's /realms/ proxy: that is the
+    # issuer, and every service verifies the tokens the gateway forwards against it.
+    origin = f"http://{host}:{settings.gateway_http_port}"
+    issuer = f"{origin}/realms/voiceassist"
     if spec is GATEWAY:
         environment |= {"HTTP_HOST": host, "HTTP_PORT": str(settings.gateway_http_port)}
         environment |= {other.addr_variable: ports.grpc_address(other) for other in DOWNSTREAM}
+        environment["AUTH_HTTP_ADDR"] = f"{host}:{settings.auth_http_port}"
+        environment["PUBLIC_BASE_URL"] = origin
+    if spec.name == "auth":
+        environment |= {
+            "AUTH_HTTP_HOST": host,
+            "AUTH_HTTP_PORT": str(settings.auth_http_port),
+            "OIDC_PUBLIC_ISSUER": issuer,
+            "OIDC_WEB_REDIRECT_URIS": f"{origin}/auth/callback",
+        }
+    else:
+        environment |= {"OIDC_ISSUER": issuer, "OIDC_AUDIENCE": "voiceassist-api"}
+    if spec.name == "admin":
+        auth = next(other for other in SERVICES if other.name == "auth")
+        environment["AUTH_GRPC_ADDR"] = ports.grpc_address(auth)
     return environment

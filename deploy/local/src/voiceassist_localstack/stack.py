@@ -207,7 +207,15 @@ class LocalStack:
         wiring = service_environment(
             spec, self.settings, database_url=self.postgres.dsn, nats_url=self.nats.url
         )
+        if spec.name == "auth":
+            # The auth service seeds the demo accounts at start and keeps their secrets here.
+            wiring["AUTH_DEMO_ACCOUNTS_FILE"] = str(self.demo_accounts_file)
         return from_file | wiring
+
+    @property
+    def demo_accounts_file(self) -> Path:
+        """Where the auth service keeps the demo accounts' secrets (mode 0600, dev only)."""
+        return self.data.root / "demo-accounts.txt"
 
     def _migrate(self) -> None:
         for spec in SERVICES:
@@ -344,10 +352,22 @@ class LocalStack:
                     f"  PostgreSQL   {self.postgres.dsn}",
                     f"  NATS         {self.nats.url} (monitoring {self.nats.monitor_url})",
                     f"  logs         {self.data.logs}/",
+                    *self._demo_accounts(),
                     "Stop everything with: make down",
                 ]
             )
         )
+
+    def _demo_accounts(self) -> list[str]:
+        try:
+            accounts = self.demo_accounts_file.read_text().splitlines()
+        except OSError:
+            return []
+        return [
+            f"Demo accounts (sign in at {self.gateway_url}/auth/login; TOTP secrets go in an "
+            f"authenticator app; kept in {self.demo_accounts_file}):",
+            *(f"  {line}" for line in accounts if line.strip()),
+        ]
 
 
 def _tail(path: Path, lines: int = 30) -> str:

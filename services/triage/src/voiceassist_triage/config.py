@@ -4,15 +4,17 @@ Defaults are the local ports of docs/development.md; every value can be overridd
 environment variable of the same name (GRPC_PORT, METRICS_PORT, TRIAGE_MAX_QUESTIONS, ...).
 DATABASE_URL is required: the service records assessments in PostgreSQL. NATS_URL is where
 ``triage.completed`` events go; the service answers without it (see adapters/events.py).
+OIDC_ISSUER and OIDC_AUDIENCE verify the callers the gateway forwards (issue #4); without an
+issuer callers are not verified, which only dev and test allow.
 """
 
 from __future__ import annotations
 
 from pydantic import Field
-from voiceassist_common.settings import DatabaseSettings, ServiceSettings
+from voiceassist_common.settings import DatabaseSettings, OidcSettings, ServiceSettings
 
 
-class Settings(ServiceSettings, DatabaseSettings):
+class Settings(ServiceSettings, DatabaseSettings, OidcSettings):
     """Everything the triage service reads from the environment."""
 
     service_name: str = Field(default="triage", min_length=1, pattern=r"^[a-z][a-z0-9-]*$")

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import asyncpg
 import grpc
+from voiceassist_common.grpc.principal import callers_from_settings
 from voiceassist_common.logging import configure_logging, safe
 from voiceassist_common.runtime import read_command, run_service
 from voiceassist_common.settings import load_settings
@@ -64,6 +65,8 @@ class TriageProcess:
         self._engine: TriageEngine | None = None
         self._pool: asyncpg.Pool[asyncpg.Record] | None = None
         self._outcomes: JetStreamOutcomes | None = None
+        # Refuses to start in prod without OIDC_ISSUER.
+        self._callers, self._jwks = callers_from_settings(settings)
 
     async def start(self) -> None:
         """Load the knowledge base, open the pool, start dialling NATS."""
@@ -87,7 +90,7 @@ class TriageProcess:
         if self._engine is None or self._pool is None or self._outcomes is None:
             raise RuntimeError("register() runs after start()")
         repository = PostgresAssessmentRepository(self._pool)
-        return registrar(self._engine, repository, self._outcomes)(server)
+        return registrar(self._engine, repository, self._outcomes, self._callers)(server)
 
     async def stop(self) -> None:
         """Close the NATS link and the pool."""
@@ -95,3 +98,5 @@ class TriageProcess:
             await self._outcomes.close()
         if self._pool is not None:
             await self._pool.close()
+        if self._jwks is not None:
+            await self._jwks.aclose()

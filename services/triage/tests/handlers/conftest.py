@@ -18,6 +18,7 @@ import pytest
 from voiceassist.triage.v1 import triage_pb2_grpc
 from voiceassist_common.events import TriageCompleted
 from voiceassist_common.grpc.client import create_channel
+from voiceassist_common.grpc.principal import Callers
 from voiceassist_common.grpc.server import start_grpc_server
 from voiceassist_triage.adapters.repository import InMemoryAssessmentRepository
 from voiceassist_triage.domain.engine import TriageEngine
@@ -97,5 +98,7 @@ async def triage(
     engine: TriageEngine, outcomes: RecordedOutcomes, clock: TickingClock, serve_triage: ServeTriage
 ) -> TriageService:
     repository = InMemoryAssessmentRepository()
-    servicer = TriageServicer(engine, repository, outcomes, clock=clock)
+    servicer = TriageServicer(
+        engine, repository, outcomes, callers=Callers.unverified("test"), clock=clock
+    )
     return TriageService(await serve_triage(servicer), repository, outcomes, clock)

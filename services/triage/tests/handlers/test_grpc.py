@@ -28,6 +28,7 @@ from voiceassist.common.v1 import (
 )
 from voiceassist.triage.v1 import triage_pb2
 from voiceassist_common.events import UrgencyLevel
+from voiceassist_common.grpc.principal import Callers
 from voiceassist_triage.adapters.events import JetStreamOutcomes
 from voiceassist_triage.adapters.repository import (
     Assessment,
@@ -45,6 +46,8 @@ from voiceassist_triage.handlers.grpc import PROBLEM_DETAILS_KEY, TriageServicer
 AMBULANCE = clinical_pb2.URGENCY_LEVEL_EMERGENCY_AMBULANCE
 EMERGENCY = clinical_pb2.URGENCY_LEVEL_EMERGENCY
 ENGLISH, FRENCH = language_pb2.LANGUAGE_ENGLISH, language_pb2.LANGUAGE_FRENCH
+# These tests are about triage itself; who may read what is in test_grpc_access.py.
+UNVERIFIED = Callers.unverified("test")
 
 
 def yes(evidence_id: str) -> triage_pb2.Evidence:
@@ -466,7 +469,9 @@ class UnavailableStore(InMemoryAssessmentRepository):
 async def test_without_the_database_the_patient_still_hears_the_level(
     engine: TriageEngine, outcomes: Any, serve_triage: Any
 ) -> None:
-    stub = await serve_triage(TriageServicer(engine, UnavailableStore(), outcomes))
+    stub = await serve_triage(
+        TriageServicer(engine, UnavailableStore(), outcomes, callers=UNVERIFIED)
+    )
     unrecorded = sample("voiceassist_triage_assessments_unrecorded_total")
 
     response = await stub.Triage(
@@ -489,7 +494,7 @@ async def test_without_nats_triage_answers_and_counts_the_lost_event(
     # Never started: as if NATS had been down since the service began.
     outcomes = JetStreamOutcomes("nats://127.0.0.1:1")
     repository = InMemoryAssessmentRepository()
-    stub = await serve_triage(TriageServicer(engine, repository, outcomes))
+    stub = await serve_triage(TriageServicer(engine, repository, outcomes, callers=UNVERIFIED))
     dropped = sample("voiceassist_triage_events_dropped_total", reason="not_connected")
 
     with caplog.at_level(logging.WARNING):
@@ -526,7 +531,9 @@ async def test_a_slow_turn_does_not_hold_up_other_calls(
     engine: TriageEngine, outcomes: Any, serve_triage: Any
 ) -> None:
     gated = GatedEngine(engine)
-    stub = await serve_triage(TriageServicer(gated, InMemoryAssessmentRepository(), outcomes))
+    stub = await serve_triage(
+        TriageServicer(gated, InMemoryAssessmentRepository(), outcomes, callers=UNVERIFIED)
+    )
     slow = asyncio.ensure_future(
         stub.Triage(triage_pb2.TriageRequest(patient=MAN_OF_58, evidence=CARDIAC_CHEST_PAIN))
     )

@@ -1,24 +1,323 @@
-"""gRPC entry point of the admin service: ``AdminService``.
+"""gRPC entry point of the admin service: ``voiceassist.admin.v1.AdminService``.
 
-Its capability, the admin panel and analytics (issue #7), is not built yet, so every RPC answers
-UNIMPLEMENTED naming it (``voiceassist_common.grpc.pending``) rather than made-up data. The
-service still starts, reports healthy and exports metrics, so the platform around it can be
-built and tested.
+User administration (list, invite, roles, enable/disable, MFA reset) goes to the configured
+identity provider through `IdentityProvisioner`; the audit RPCs read the hash-chained trail.
+Only admins may call any of it: the caller is the user whose access token the gateway forwards
+(`voiceassist_common.grpc.principal`), checked here again, not only at the gateway. Every user
+change, and every read or check of the trail, is itself audited, with the outcome.
+
+The analytics RPCs (issue #7) answer UNIMPLEMENTED naming the missing capability.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 import grpc
-from voiceassist.admin.v1 import admin_pb2
-from voiceassist_common.grpc.pending import pending_service_handler
+from voiceassist.admin.v1 import admin_pb2, admin_pb2_grpc
+from voiceassist.common.v1 import identity_pb2, paging_pb2
+from voiceassist_common.audit import AuditTrail
+from voiceassist_common.errors import CapabilityNotBuilt, InvalidArgument, VoiceAssistError
+from voiceassist_common.events import AuditOutcome
+from voiceassist_common.grpc.principal import Callers, bearer_token
+from voiceassist_common.tokens import Principal, Role
+
+from voiceassist_admin.adapters.audit_store import (
+    AuditFilter,
+    InvalidPageTokenError,
+    PostgresAuditStore,
+)
+from voiceassist_admin.adapters.protos import (
+    language_from_proto,
+    roles_from_proto,
+    roles_to_proto,
+    user_to_proto,
+)
+from voiceassist_admin.domain.audit import ChainedAuditEntry
+from voiceassist_admin.domain.users import IdentityProvisioner, Invitation, UserQuery
 
 SERVICE = admin_pb2.DESCRIPTOR.services_by_name["AdminService"]
 CAPABILITY = "the admin panel and analytics (issue #7)"
+REQUEST_ID_KEY = "x-request-id"
+
+T = TypeVar("T")
+
+_OUTCOME_TO_PROTO = {
+    "succeeded": admin_pb2.AUDIT_OUTCOME_SUCCESS,
+    "denied": admin_pb2.AUDIT_OUTCOME_DENIED,
+    "failed": admin_pb2.AUDIT_OUTCOME_FAILED,
+}
+_ROLE_FROM_TEXT = {"patient": identity_pb2.ROLE_PATIENT, "clinician": identity_pb2.ROLE_CLINICIAN}
+_ROLE_FROM_TEXT["admin"] = identity_pb2.ROLE_ADMIN
+
+Context = grpc.aio.ServicerContext[Any, Any]
 
 
-def register(server: grpc.aio.Server) -> Sequence[str]:
-    """Add the AdminService handlers to ``server`` and return the services added."""
-    server.add_generic_rpc_handlers((pending_service_handler(SERVICE, CAPABILITY),))
-    return (SERVICE.full_name,)
+class AdminService(admin_pb2_grpc.AdminServiceServicer):
+    """Users and the audit trail, for admins only."""
+
+    def __init__(
+        self,
+        *,
+        callers: Callers,
+        provisioner: IdentityProvisioner,
+        store: PostgresAuditStore,
+        audit: AuditTrail,
+    ) -> None:
+        self._callers = callers
+        self._provisioner = provisioner
+        self._store = store
+        self._audit = audit
+
+    async def ListUsers(  # noqa: N802 - gRPC method name
+        self, request: admin_pb2.ListUsersRequest, context: Context
+    ) -> admin_pb2.ListUsersResponse:
+        """List users at the identity provider."""
+        await self._admin(context)
+        query = UserQuery(
+            roles=_roles(request.roles),
+            text=request.query,
+            enabled=request.enabled if request.HasField("enabled") else None,
+            page_size=request.page.page_size or 50,
+            page_token=request.page.page_token,
+        )
+        page = await self._provisioner.list_users(query, access_token=_token(context))
+        info = paging_pb2.PageInfo(next_page_token=page.next_page_token)
+        if page.total_size is not None:
+            info.total_size = page.total_size
+        return admin_pb2.ListUsersResponse(
+            users=[user_to_proto(user) for user in page.users], page_info=info
+        )
+
+    async def InviteUser(  # noqa: N802 - gRPC method name
+        self, request: admin_pb2.InviteUserRequest, context: Context
+    ) -> admin_pb2.InviteUserResponse:
+        """Invite a user with roles; audited as ``admin.user.invite``."""
+        caller = await self._admin(context)
+        if "@" not in request.email or len(request.email) > 254:
+            raise InvalidArgument("email must be an e-mail address")
+        invitation = Invitation(
+            email=request.email,
+            display_name=request.display_name,
+            roles=_roles(request.roles),
+            language=language_from_proto(request.language),
+            practitioner_id=request.practitioner_id,
+        )
+        user = await self._audited(
+            caller,
+            context,
+            "admin.user.invite",
+            "new",
+            self._provisioner.invite(invitation, access_token=_token(context)),
+            resource_of=lambda account: account.user_id,
+        )
+        return admin_pb2.InviteUserResponse(user=user_to_proto(user))
+
+    async def SetUserRoles(  # noqa: N802 - gRPC method name
+        self, request: admin_pb2.SetUserRolesRequest, context: Context
+    ) -> admin_pb2.SetUserRolesResponse:
+        """Replace a user's roles; audited as ``auth.role_changed``."""
+        caller = await self._admin(context)
+        user_id = _user_id(request.user_id)
+        roles = _roles(request.roles)
+        user = await self._audited(
+            caller,
+            context,
+            "auth.role_changed",
+            user_id,
+            self._provisioner.set_roles(user_id, roles, access_token=_token(context)),
+        )
+        return admin_pb2.SetUserRolesResponse(user=user_to_proto(user))
+
+    async def SetUserEnabled(  # noqa: N802 - gRPC method name
+        self, request: admin_pb2.SetUserEnabledRequest, context: Context
+    ) -> admin_pb2.SetUserEnabledResponse:
+        """Enable or disable a user; audited as ``admin.user.enable`` / ``admin.user.disable``."""
+        caller = await self._admin(context)
+        user_id = _user_id(request.user_id)
+        action = "admin.user.enable" if request.enabled else "admin.user.disable"
+        user = await self._audited(
+            caller,
+            context,
+            action,
+            user_id,
+            self._provisioner.set_enabled(user_id, request.enabled, access_token=_token(context)),
+        )
+        return admin_pb2.SetUserEnabledResponse(user=user_to_proto(user))
+
+    async def ResetUserMfa(  # noqa: N802 - gRPC method name
+        self, request: admin_pb2.ResetUserMfaRequest, context: Context
+    ) -> admin_pb2.ResetUserMfaResponse:
+        """Remove a user's MFA enrolment; audited as ``auth.mfa_reset``."""
+        caller = await self._admin(context)
+        user_id = _user_id(request.user_id)
+        user = await self._audited(
+            caller,
+            context,
+            "auth.mfa_reset",
+            user_id,
+            self._provisioner.reset_mfa(user_id, access_token=_token(context)),
+        )
+        return admin_pb2.ResetUserMfaResponse(user=user_to_proto(user))
+
+    async def ListAuditEvents(  # noqa: N802 - gRPC method name
+        self, request: admin_pb2.ListAuditEventsRequest, context: Context
+    ) -> admin_pb2.ListAuditEventsResponse:
+        """List stored audit events, newest first; audited as ``admin.audit.list``."""
+        caller = await self._admin(context)
+        window = request.window
+        filters = AuditFilter(
+            actor_id=request.actor_subject,
+            object_type=request.object_type,
+            object_id=request.object_id,
+            action=request.action,
+            start_time=window.start_time.ToDatetime(tzinfo=UTC)
+            if window.HasField("start_time")
+            else None,
+            end_time=window.end_time.ToDatetime(tzinfo=UTC)
+            if window.HasField("end_time")
+            else None,
+        )
+        try:
+            page = await self._store.list(
+                filters, page_size=request.page.page_size, page_token=request.page.page_token
+            )
+        except InvalidPageTokenError as error:
+            raise InvalidArgument("page.page_token is not valid for these filters") from error
+        await self._record(caller, context, "admin.audit.list", "trail", AuditOutcome.SUCCEEDED)
+        return admin_pb2.ListAuditEventsResponse(
+            events=[audit_event_to_proto(row) for row in page.rows],
+            page_info=paging_pb2.PageInfo(
+                next_page_token=page.next_page_token, total_size=page.total_size
+            ),
+        )
+
+    async def VerifyAuditChain(  # noqa: N802 - gRPC method name
+        self, request: admin_pb2.VerifyAuditChainRequest, context: Context
+    ) -> admin_pb2.VerifyAuditChainResponse:
+        """Recompute the chain; audited as ``admin.audit.verify`` (failed when broken)."""
+        caller = await self._admin(context)
+        report = await self._store.verify()
+        outcome = AuditOutcome.SUCCEEDED if report.intact else AuditOutcome.FAILED
+        await self._record(caller, context, "admin.audit.verify", "trail", outcome)
+        response = admin_pb2.VerifyAuditChainResponse(
+            intact=report.intact, checked_count=report.checked, problem=report.problem
+        )
+        if report.first_broken_sequence is not None:
+            response.first_broken_sequence = report.first_broken_sequence
+        response.verify_time.FromDatetime(datetime.now(UTC))
+        return response
+
+    async def GetTriageSummary(self, request: Any, context: Context) -> Any:  # noqa: N802
+        """Not built yet (issue #7)."""
+        raise CapabilityNotBuilt(CAPABILITY, operation="GetTriageSummary")
+
+    async def GetBookingConversion(self, request: Any, context: Context) -> Any:  # noqa: N802
+        """Not built yet (issue #7)."""
+        raise CapabilityNotBuilt(CAPABILITY, operation="GetBookingConversion")
+
+    async def GetVoiceLatency(self, request: Any, context: Context) -> Any:  # noqa: N802
+        """Not built yet (issue #7)."""
+        raise CapabilityNotBuilt(CAPABILITY, operation="GetVoiceLatency")
+
+    async def _admin(self, context: Context) -> Principal | None:
+        return await self._callers.require_role(context, Role.ADMIN)
+
+    async def _audited(
+        self,
+        caller: Principal | None,
+        context: Context,
+        action: str,
+        resource_id: str,
+        call: Awaitable[T],
+        *,
+        resource_of: Callable[[T], str] | None = None,
+    ) -> T:
+        try:
+            result = await call
+        except VoiceAssistError:
+            await self._record(caller, context, action, resource_id, AuditOutcome.FAILED)
+            raise
+        if resource_of is not None:
+            resource_id = resource_of(result)
+        await self._record(caller, context, action, resource_id, AuditOutcome.SUCCEEDED)
+        return result
+
+    async def _record(
+        self,
+        caller: Principal | None,
+        context: Context,
+        action: str,
+        resource_id: str,
+        outcome: AuditOutcome,
+    ) -> None:
+        await self._audit.record(
+            actor=caller if caller is not None else "unverified",
+            action=action,
+            resource_type="audit_trail" if action.startswith("admin.audit") else "user",
+            resource_id=resource_id,
+            outcome=outcome,
+            request_id=_request_id(context),
+        )
+
+
+def audit_event_to_proto(row: ChainedAuditEntry) -> admin_pb2.AuditEvent:
+    """Return a stored row as the API's AuditEvent."""
+    entry = row.entry
+    actor = identity_pb2.Actor(subject=entry.actor_id, guest=entry.actor_kind == "guest")
+    if entry.actor_role in _ROLE_FROM_TEXT:
+        actor.roles.append(_ROLE_FROM_TEXT[entry.actor_role])
+    event = admin_pb2.AuditEvent(
+        sequence=row.sequence,
+        event_id=str(entry.event_id),
+        actor=actor,
+        action=entry.action,
+        object_type=entry.object_type,
+        object_id=entry.object_id,
+        outcome=_OUTCOME_TO_PROTO.get(entry.outcome, admin_pb2.AUDIT_OUTCOME_UNSPECIFIED),
+        request_id=entry.request_id or "",
+        service=entry.source,
+        previous_hash=row.prev_hash,
+        hash=row.hash,
+    )
+    event.occur_time.FromDatetime(entry.occurred_at)
+    return event
+
+
+def registrar(service: AdminService) -> Callable[[grpc.aio.Server], Sequence[str]]:
+    """Return the `Register` function adding ``service`` to a server."""
+
+    def register(server: grpc.aio.Server) -> Sequence[str]:
+        admin_pb2_grpc.add_AdminServiceServicer_to_server(service, server)
+        return (SERVICE.full_name,)
+
+    return register
+
+
+def _roles(values: Any) -> Any:
+    try:
+        return roles_from_proto(values)
+    except ValueError as error:
+        raise InvalidArgument("roles holds an unknown or unspecified role") from error
+
+
+def _user_id(value: str) -> str:
+    if not value or len(value) > 128 or not value.replace("-", "").isalnum():
+        raise InvalidArgument("user_id must be a user id")
+    return value
+
+
+def _token(context: Context) -> str | None:
+    return bearer_token(context.invocation_metadata())
+
+
+def _request_id(context: Context) -> str | None:
+    for key, value in context.invocation_metadata() or ():
+        if key.lower() == REQUEST_ID_KEY and isinstance(value, str):
+            return value
+    return None
+
+
+__all__ = ["SERVICE", "AdminService", "audit_event_to_proto", "registrar", "roles_to_proto"]

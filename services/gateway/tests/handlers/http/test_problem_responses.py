@@ -130,10 +130,17 @@ def test_every_area_has_placeholders() -> None:
     ("method", "path", "operation"), PLACEHOLDERS, ids=[f"{m} {p}" for m, p, _ in PLACEHOLDERS]
 )
 async def test_placeholder_answers_501_naming_capability_and_issue(
-    client: httpx.AsyncClient, method: str, path: str, operation: dict[str, Any]
+    client: httpx.AsyncClient,
+    idp: Any,
+    method: str,
+    path: str,
+    operation: dict[str, Any],
 ) -> None:
     pending = operation["x-voiceassist-pending"]
     pending.setdefault("issue", None)  # the OpenAPI document leaves out nulls
+    if path.endswith("/guest/upgrade"):  # only a guest may upgrade their session
+        guest = idp.access_token("guest-1", (), guest=True)
+        client.headers["Authorization"] = f"Bearer {guest}"
     response = await client.request(method.upper(), concrete(path, operation))
     problem = assert_problem(response, 501)
     assert problem["type"] == "urn:voiceassist:problem:capability-pending"

@@ -14,10 +14,12 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from voiceassist_common.events import TriageCompleted
+from voiceassist_common.grpc.principal import Callers
 from voiceassist_common.grpc.server import start_grpc_server
 from voiceassist_common.testing import free_port
+from voiceassist_common.tokens import JwksCache, TokenVerifier
 from voiceassist_gateway.config import Settings
-from voiceassist_gateway.handlers.http.app import create_app
+from voiceassist_gateway.handlers.http.app import close_app, create_app
 from voiceassist_triage.adapters.repository import InMemoryAssessmentRepository
 from voiceassist_triage.domain.case import Language
 from voiceassist_triage.domain.engine import TriageEngine
@@ -25,6 +27,7 @@ from voiceassist_triage.domain.knowledge import DISCLAIMER, load_knowledge
 from voiceassist_triage.handlers.grpc import registrar
 
 TRIAGE = "/api/v1/triage"
+ISSUER = "http://idp.test/realms/voiceassist"  # the stand-in provider of conftest.py
 PROBLEM = "application/problem+json"
 
 CARDIAC_CHEST_PAIN: list[dict[str, Any]] = [
@@ -49,18 +52,22 @@ def engine() -> TriageEngine:
 
 
 @pytest.fixture
-async def triage_address(engine: TriageEngine) -> AsyncIterator[str]:
-    register = registrar(engine, InMemoryAssessmentRepository(), RecordedOutcomes())
-    server = await start_grpc_server("127.0.0.1:0", register)
-    try:
-        yield f"127.0.0.1:{server.port}"
-    finally:
-        await server.stop(0)
+async def triage_address(engine: TriageEngine, idp: Any) -> AsyncIterator[str]:
+    """Serve triage, verifying the tokens the gateway forwards against the same issuer."""
+    async with idp.http_client() as http:
+        jwks = JwksCache(issuer=ISSUER, http_client=http)
+        callers = Callers(TokenVerifier(ISSUER, "voiceassist-api", jwks))
+        register = registrar(engine, InMemoryAssessmentRepository(), RecordedOutcomes(), callers)
+        server = await start_grpc_server("127.0.0.1:0", register)
+        try:
+            yield f"127.0.0.1:{server.port}"
+        finally:
+            await server.stop(0)
 
 
 @pytest.fixture
-def settings(triage_address: str) -> Settings:
-    return Settings(environment="test", triage_grpc_addr=triage_address)
+def settings(triage_address: str, identity_settings: dict[str, Any]) -> Settings:
+    return Settings(triage_grpc_addr=triage_address, **identity_settings)
 
 
 def problem(response: httpx.Response, status: int) -> dict[str, Any]:
@@ -264,14 +271,21 @@ async def test_a_page_token_of_other_filters_is_a_422_on_the_query(
     assert problem(response, 422)["errors"][0]["location"] == ["query", "page_token"]
 
 
-async def test_without_the_triage_service_the_answer_is_a_503() -> None:
-    app = create_app(Settings(environment="test", triage_grpc_addr=f"127.0.0.1:{free_port()}"))
+async def test_without_the_triage_service_the_answer_is_a_503(
+    identity_settings: dict[str, Any], gatekeeper: Any, staff_token: str
+) -> None:
+    settings = Settings(triage_grpc_addr=f"127.0.0.1:{free_port()}", **identity_settings)
+    app = create_app(settings, gatekeeper=gatekeeper)
     transport = httpx.ASGITransport(app=app)
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as client:
-            response = await client.post(f"{TRIAGE}/triage", json={"evidence": CARDIAC_CHEST_PAIN})
+            response = await client.post(
+                f"{TRIAGE}/triage",
+                json={"evidence": CARDIAC_CHEST_PAIN},
+                headers={"Authorization": f"Bearer {staff_token}"},
+            )
     finally:
-        await app.state.triage.close()
+        await close_app(app)
 
     body = problem(response, 503)
     assert "try again" in body["detail"]
@@ -293,3 +307,28 @@ async def test_the_routes_are_documented_with_their_bodies(app: FastAPI) -> None
     assert "404" in paths[f"{TRIAGE}/assessments/{{assessment_id}}"]["get"]["responses"]
     for route in ("parse", "diagnose", "explain"):
         assert f"{TRIAGE}/{route}" in paths
+
+
+async def test_a_patient_reads_their_own_assessment_and_not_anothers(
+    anonymous: httpx.AsyncClient, idp: Any, audit_records: Any
+) -> None:
+    alice = {"Authorization": f"Bearer {idp.access_token('alice-1', ['patient'])}"}
+    bob = {"Authorization": f"Bearer {idp.access_token('bob-2', ['patient'])}"}
+    body = {"patient": MAN_OF_58, "evidence": CARDIAC_CHEST_PAIN}
+    alices = (await anonymous.post(f"{TRIAGE}/triage", json=body, headers=alice)).json()
+
+    own = await anonymous.get(f"{TRIAGE}/assessments/{alices['assessment_id']}", headers=alice)
+    other = await anonymous.get(f"{TRIAGE}/assessments/{alices['assessment_id']}", headers=bob)
+    bobs_list = await anonymous.get(f"{TRIAGE}/assessments", headers=bob)
+
+    assert own.status_code == 200
+    assert own.json()["assessment"]["patient_subject"] == "alice-1"
+    # Exactly the answer for an id that does not exist: nothing to learn by probing.
+    assert problem(other, 404)["detail"] == "No assessment has this id."
+    assert bobs_list.json()["assessments"] == []
+    actions = audit_records.actions()
+    assert ("triage.assessment.create", "succeeded") in actions
+    assert ("triage.assessment.read", "succeeded") in actions
+    assert ("triage.assessment.read", "failed") in actions
+    created = next(r for r in audit_records.records if r.action == "triage.assessment.create")
+    assert created.patient_subject == "alice-1"

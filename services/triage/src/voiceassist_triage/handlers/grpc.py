@@ -18,20 +18,25 @@ Invalid requests are answered with a ``voiceassist.common.v1.Problem`` in the st
 its problem+json. Messages name fields and rules, never values: a value may be what the
 patient said.
 
-GetAssessment and ListAssessments read what the request names (an id, a patient subject); which
-assessments a caller may read is decided by object-level authorisation, which arrives with
-identity and access in issue #4.
+Who may read which assessment is decided here, not only at the gateway (issue #4): the caller is
+the user whose access token the gateway forwards (`voiceassist_common.grpc.principal`). A patient
+(guests included) records assessments under their own subject and reads only those; another
+patient's assessment answers NOT_FOUND, exactly like one that does not exist, so ids cannot be
+probed. Clinicians and admins read all of them; narrowing clinicians to the patients of their
+practice arrives with scheduling (issue #5). With `Callers.unverified` (dev and test only) the
+request is trusted as it stands.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 from uuid import UUID, uuid4
 
 import grpc
@@ -45,8 +50,10 @@ from voiceassist.common.v1 import paging_pb2, problem_pb2
 from voiceassist.triage.v1 import triage_pb2, triage_pb2_grpc
 from voiceassist_common.errors import NotFound, Unavailable
 from voiceassist_common.events import ConditionProbability, TriageCompleted, UrgencyLevel
+from voiceassist_common.grpc.principal import Callers
 from voiceassist_common.grpc.server import Register
 from voiceassist_common.logging import safe
+from voiceassist_common.tokens import Principal, Role
 
 from voiceassist_triage.adapters.events import EVENTS_DROPPED, OutcomePublisher
 from voiceassist_triage.adapters.repository import (
@@ -180,9 +187,11 @@ class TriageServicer(triage_pb2_grpc.TriageServiceServicer):
         repository: AssessmentRepository,
         outcomes: OutcomePublisher,
         *,
+        callers: Callers,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         source: str = "triage",
     ) -> None:
+        self._callers = callers
         self._engine = engine
         self._kb = engine.kb
         self._repository = repository
@@ -254,8 +263,11 @@ class TriageServicer(triage_pb2_grpc.TriageServiceServicer):
         self, request: triage_pb2.TriageRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> triage_pb2.TriageResponse:
         """Decide the urgency; record it as an Assessment and announce it on JetStream."""
+        caller = await self._callers.authenticate(context)
         case, language = self._case(request)
         subject = _bounded_id(request.patient_subject, "patient_subject")
+        if caller is not None:
+            subject = await _recorded_subject(caller, subject, context)
         conversation = _bounded_id(request.conversation_id, "conversation_id")
         engine = self._engine
 
@@ -348,6 +360,7 @@ class TriageServicer(triage_pb2_grpc.TriageServiceServicer):
         context: grpc.aio.ServicerContext[Any, Any],
     ) -> triage_pb2.GetAssessmentResponse:
         """Read one recorded assessment, with findings in its language."""
+        caller = await self._callers.authenticate(context)
         try:
             assessment_id = UUID(request.assessment_id)
         except ValueError:
@@ -356,7 +369,8 @@ class TriageServicer(triage_pb2_grpc.TriageServiceServicer):
             assessment = await self._repository.get(assessment_id)
         except StoreUnavailableError:
             raise Unavailable("the assessment store is unavailable; retry shortly") from None
-        if assessment is None:
+        # Another patient's assessment is answered exactly like a missing one.
+        if assessment is None or (caller is not None and not _may_read(caller, assessment)):
             raise NotFound("no assessment has this id")
         return triage_pb2.GetAssessmentResponse(
             assessment=convert.assessment_out(assessment, self._kb),
@@ -370,7 +384,10 @@ class TriageServicer(triage_pb2_grpc.TriageServiceServicer):
         context: grpc.aio.ServicerContext[Any, Any],
     ) -> triage_pb2.ListAssessmentsResponse:
         """List recorded assessments, newest first, filtered and paged."""
+        caller = await self._callers.authenticate(context)
         where = _filter(request)
+        if caller is not None and not _reads_everyone(caller):
+            where = await _own_assessments(caller, where, context)
         page_size = request.page.page_size
         if page_size < 0:
             raise InvalidRequest("page.page_size", "must not be negative")
@@ -389,6 +406,49 @@ class TriageServicer(triage_pb2_grpc.TriageServiceServicer):
                 next_page_token=page.next_page_token, total_size=page.total_size
             ),
         )
+
+
+def _reads_everyone(caller: Principal) -> bool:
+    """Whether the caller reads every patient's assessments (issue #5 narrows clinicians)."""
+    return caller.has_role(Role.CLINICIAN) or caller.has_role(Role.ADMIN)
+
+
+def _is_patient(caller: Principal) -> bool:
+    """Whether the caller is a patient; a guest is a patient limited to their own data."""
+    return caller.has_role(Role.PATIENT) or caller.claims.get("voiceassist_guest") is True
+
+
+def _may_read(caller: Principal, assessment: Assessment) -> bool:
+    return _reads_everyone(caller) or assessment.patient_subject == caller.subject
+
+
+async def _refuse(context: grpc.aio.ServicerContext[Any, Any], message: str) -> NoReturn:
+    await context.abort(grpc.StatusCode.PERMISSION_DENIED, message)
+    raise AssertionError("unreachable: abort() raises")  # pragma: no cover
+
+
+async def _recorded_subject(
+    caller: Principal, requested: str, context: grpc.aio.ServicerContext[Any, Any]
+) -> str:
+    """Return whom a Triage is recorded for: the patient themselves, or whom staff name."""
+    if _reads_everyone(caller):
+        return requested
+    if not _is_patient(caller):
+        await _refuse(context, "only patients, clinicians and admins may triage")
+    if requested and requested != caller.subject:
+        await _refuse(context, "a patient records assessments only for themselves")
+    return caller.subject
+
+
+async def _own_assessments(
+    caller: Principal, where: AssessmentFilter, context: grpc.aio.ServicerContext[Any, Any]
+) -> AssessmentFilter:
+    """Narrow a patient's listing to their own assessments; naming another is refused."""
+    if not _is_patient(caller):
+        await _refuse(context, "only patients, clinicians and admins may read assessments")
+    if where.patient_subject and where.patient_subject != caller.subject:
+        await _refuse(context, "a patient reads only their own assessments")
+    return dataclasses.replace(where, patient_subject=caller.subject)
 
 
 def _filter(request: triage_pb2.ListAssessmentsRequest) -> AssessmentFilter:
@@ -443,13 +503,16 @@ def _completed_event(assessment: Assessment) -> TriageCompleted:
 
 
 def registrar(
-    engine: TriageEngine, repository: AssessmentRepository, outcomes: OutcomePublisher
+    engine: TriageEngine,
+    repository: AssessmentRepository,
+    outcomes: OutcomePublisher,
+    callers: Callers,
 ) -> Register:
     """Return the function that adds TriageService, over these collaborators, to a server."""
 
     def register(server: grpc.aio.Server) -> Sequence[str]:
         triage_pb2_grpc.add_TriageServiceServicer_to_server(
-            TriageServicer(engine, repository, outcomes), server
+            TriageServicer(engine, repository, outcomes, callers=callers), server
         )
         return (SERVICE.full_name,)
 

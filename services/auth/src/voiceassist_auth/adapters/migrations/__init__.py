@@ -1,8 +1,6 @@
-"""Alembic migrations of the `auth` schema: identities, credentials and sessions.
+"""Alembic migrations of the `auth` schema: users, credentials, sessions, tokens, signing keys.
 
 `python -m voiceassist_auth migrate` applies them through `voiceassist_common.db.upgrade`.
-A new migration starts from `alembic.command.revision(alembic_config(None, schema=SCHEMA,
-script_location=SCRIPT_LOCATION), message=..., rev_id="000N")`.
 """
 
 from pathlib import Path

@@ -11,6 +11,9 @@ and are served by the gateway itself.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
@@ -27,6 +30,7 @@ from voiceassist_gateway.domain.problems import (
     Problem,
     ValidationProblem,
 )
+from voiceassist_gateway.handlers.http.edge_protection import CONTENT_SECURITY_POLICY
 from voiceassist_gateway.handlers.http.problem_responses import PROBLEM_MEDIA_TYPE
 
 DOCS_ASSETS = "/docs/assets"
@@ -91,15 +95,33 @@ def docs_router(app: FastAPI) -> APIRouter:
 
     @router.get("/docs")
     async def swagger_ui() -> HTMLResponse:
-        return get_swagger_ui_html(
+        page = get_swagger_ui_html(
             openapi_url=openapi_url,
             title=f"{app.title} - docs",
             swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
             swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
             swagger_favicon_url=f"{DOCS_ASSETS}/favicon-32x32.png",
         )
+        page.headers["Content-Security-Policy"] = _docs_policy(bytes(page.body).decode())
+        return page
 
     return router
+
+
+_INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
+
+
+def _docs_policy(page: str) -> str:
+    """Return the docs page's CSP: the gateway's, allowing its one inline script by hash.
+
+    The page boots Swagger UI with an inline script; naming that script's hash keeps
+    'unsafe-inline' out of the policy.
+    """
+    hashes = " ".join(
+        "'sha256-" + base64.b64encode(hashlib.sha256(script.encode()).digest()).decode() + "'"
+        for script in _INLINE_SCRIPT.findall(page)
+    )
+    return CONTENT_SECURITY_POLICY.replace("script-src 'self'", f"script-src 'self' {hashes}")
 
 
 def mount_docs_assets(app: FastAPI) -> None:

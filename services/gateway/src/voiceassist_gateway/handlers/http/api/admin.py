@@ -1,71 +1,321 @@
-"""REST face of the admin service: users and audit (issue #4), clinic and analytics (#7)."""
+"""REST face of the admin service: users and audit (issue #4), clinic and analytics (#7).
+
+The user and audit routes validate their JSON (admin_models.py), call
+``voiceassist.admin.v1.AdminService`` as the caller (their access token and the request id go
+along as gRPC metadata) and return the answer as JSON. The admin service checks again that the
+caller is an admin, performs the change at the identity provider (the built-in auth service or
+Keycloak) and audits every change, read and check of the trail itself, so these routes do not
+record a second copy.
+
+Its refusals become problem+json: INVALID_ARGUMENT is a 422 naming the field at fault,
+NOT_FOUND a 404, PERMISSION_DENIED a 403, UNAUTHENTICATED a 401, FAILED_PRECONDITION and
+ALREADY_EXISTS a 409, UNAVAILABLE a 503 and a missed deadline a 504. The service's own wording
+is not repeated: the gateway words each answer itself (domain/problems.py).
+
+Practitioners and analytics stay placeholders (501) until issue #7.
+"""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
-from fastapi import APIRouter
+import grpc
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.exceptions import RequestValidationError
+from google.protobuf.timestamp_pb2 import Timestamp
 
-from voiceassist_gateway.domain.capabilities import (
-    AUDIT_TRAIL,
-    CLINIC_ADMINISTRATION,
-    USER_ADMINISTRATION,
-    PendingCapabilityError,
+# googleapis-common-protos ships no type information for its generated modules.
+from google.rpc import status_pb2  # type: ignore[import-untyped]
+from starlette.exceptions import HTTPException
+from voiceassist.admin.v1 import admin_pb2
+from voiceassist.common.v1 import paging_pb2, problem_pb2
+from voiceassist_common.grpc.principal import bearer_metadata
+from voiceassist_common.logging import safe
+from voiceassist_common.tokens import Role
+
+from voiceassist_gateway.adapters.admin import AdminClient
+from voiceassist_gateway.domain.access import Permission
+from voiceassist_gateway.domain.capabilities import CLINIC_ADMINISTRATION, PendingCapabilityError
+from voiceassist_gateway.domain.problems import Problem
+from voiceassist_gateway.handlers.http.api.admin_models import AuditEvent as AuditEventJson
+from voiceassist_gateway.handlers.http.api.admin_models import (
+    AuditEventList,
+    ChainVerification,
+    Invitation,
+    RoleChange,
+    UserList,
+    UserResponse,
+    roles_to_proto,
 )
+from voiceassist_gateway.handlers.http.api.admin_models import User as UserJson
 from voiceassist_gateway.handlers.http.api.pending import pending
+from voiceassist_gateway.handlers.http.identity import Caller, Require, needs
+from voiceassist_gateway.handlers.http.problem_responses import request_id_of
+
+logger = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
+CALL_TIMEOUT_SECONDS = 10.0
+"""How long a route waits for the admin service (an invitation sends mail; allow for it)."""
 
-@router.get("/users", summary="List users", **pending(USER_ADMINISTRATION))
-async def list_users() -> None:
-    """List users with their roles, MFA state and whether they are disabled."""
-    raise PendingCapabilityError(USER_ADMINISTRATION)
+PROBLEM_DETAILS_KEY = "grpc-status-details-bin"
+REQUEST_ID_KEY = "x-request-id"
+
+Req = TypeVar("Req")
+Resp = TypeVar("Resp")
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    503: {"model": Problem, "description": "The admin service is unavailable; retry shortly."},
+    504: {"model": Problem, "description": "The admin service did not answer in time."},
+}
+_NO_USER: dict[int | str, dict[str, Any]] = {
+    404: {"model": Problem, "description": "No user has this id."},
+    409: {"model": Problem, "description": "The identity provider cannot make this change now."},
+}
+_CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"model": Problem, "description": "A user has this address, or invitations are off."},
+}
+
+# What the gateway says about a request field the admin service refused, by proto field
+# (the service names the field first in its refusal; its wording is not passed on).
+_FIELD_MESSAGES: Mapping[str, str] = {
+    "email": "must be an e-mail address",
+    "roles": "holds an unknown or unspecified role",
+    "user_id": "is not a user id",
+    "page.page_token": "is not valid for these filters; start again from the first page",
+    "page_token": "is not valid for these filters; start again from the first page",
+}
+# Where a proto field sits in the REST request, when the names differ.
+_REST_NAMES: Mapping[str, str] = {
+    "page.page_size": "page_size",
+    "page.page_token": "page_token",
+    "window.start_time": "start_time",
+    "window.end_time": "end_time",
+    "window": "start_time",
+    "roles": "role",
+}
 
 
-@router.post("/users/invitations", summary="Invite a user", **pending(USER_ADMINISTRATION))
-async def invite_user() -> None:
-    """Invite a clinician or admin by e-mail."""
-    raise PendingCapabilityError(USER_ADMINISTRATION)
+def admin_client(request: Request) -> AdminClient:
+    """Return the gateway's client of the admin service."""
+    client: AdminClient = request.app.state.admin
+    return client
 
 
-@router.put("/users/{user_id}/roles", summary="Change roles", **pending(USER_ADMINISTRATION))
-async def change_roles(user_id: UUID) -> None:
-    """Replace a user's roles (patient, clinician, admin); audited."""
-    raise PendingCapabilityError(USER_ADMINISTRATION)
+Service = Annotated[AdminClient, Depends(admin_client)]
+UserAdministrator = Annotated[Caller, Depends(Require(Permission.ADMIN_USERS))]
+Auditor = Annotated[Caller, Depends(Require(Permission.ADMIN_AUDIT))]
+PageSize = Annotated[int, Query(ge=0, le=500, description="0: the service's default (50).")]
+PageToken = Annotated[str, Query(max_length=2048, description="next_page_token of a page.")]
 
 
-@router.post("/users/{user_id}/disable", summary="Disable a user", **pending(USER_ADMINISTRATION))
-async def disable_user(user_id: UUID) -> None:
-    """Disable a user and end their sessions; audited."""
-    raise PendingCapabilityError(USER_ADMINISTRATION)
+@router.get(
+    "/users",
+    summary="List users",
+    response_model=UserList,
+    responses=_ERRORS,
+)
+async def list_users(
+    request: Request,
+    service: Service,
+    caller: UserAdministrator,
+    role: Annotated[
+        list[Role] | None, Query(description="Only users holding any of these (repeat it).")
+    ] = None,
+    query: Annotated[
+        str, Query(max_length=254, description="Case-insensitive prefix of e-mail or name.")
+    ] = "",
+    enabled: Annotated[
+        bool | None, Query(description="Only enabled (true) or disabled (false) users.")
+    ] = None,
+    page_size: PageSize = 0,
+    page_token: PageToken = "",
+) -> UserList:
+    """List users with their roles, MFA state and whether they are disabled, by e-mail."""
+    message = admin_pb2.ListUsersRequest(
+        roles=roles_to_proto(role or []),
+        query=query,
+        page=paging_pb2.Pagination(page_size=page_size, page_token=page_token),
+    )
+    if enabled is not None:
+        message.enabled = enabled
+    reply = await _call(request, service.stub.ListUsers, message, caller, location="query")
+    return UserList(
+        users=[UserJson.of(user) for user in reply.users],
+        next_page_token=reply.page_info.next_page_token or None,
+        total_size=reply.page_info.total_size if reply.page_info.HasField("total_size") else None,
+    )
 
 
-@router.post("/users/{user_id}/mfa/reset", summary="Reset MFA", **pending(USER_ADMINISTRATION))
-async def reset_mfa(user_id: UUID) -> None:
+@router.post(
+    "/users/invitations",
+    summary="Invite a user",
+    status_code=201,
+    response_model=UserResponse,
+    responses={**_CONFLICT, **_ERRORS},
+)
+async def invite_user(
+    request: Request, body: Invitation, service: Service, caller: UserAdministrator
+) -> UserResponse:
+    """Invite a clinician, admin or patient by e-mail, with their roles; audited.
+
+    The identity provider creates the account and e-mails the invitation; clinicians and
+    admins enrol MFA at their first sign-in. An address already in use answers 409.
+    """
+    reply = await _call(request, service.stub.InviteUser, body.to_proto(), caller, location="body")
+    return UserResponse(user=UserJson.of(reply.user))
+
+
+@router.put(
+    "/users/{user_id}/roles",
+    summary="Change roles",
+    response_model=UserResponse,
+    responses={**_NO_USER, **_ERRORS},
+)
+async def change_roles(
+    request: Request, user_id: UUID, body: RoleChange, service: Service, caller: UserAdministrator
+) -> UserResponse:
+    """Replace a user's roles (patient, clinician, admin) with the given set; audited."""
+    message = admin_pb2.SetUserRolesRequest(user_id=str(user_id), roles=roles_to_proto(body.roles))
+    reply = await _call(request, service.stub.SetUserRoles, message, caller, location="body")
+    return UserResponse(user=UserJson.of(reply.user))
+
+
+@router.post(
+    "/users/{user_id}/disable",
+    summary="Disable a user",
+    response_model=UserResponse,
+    responses={**_NO_USER, **_ERRORS},
+)
+async def disable_user(
+    request: Request, user_id: UUID, service: Service, caller: UserAdministrator
+) -> UserResponse:
+    """Disable a user: they can no longer sign in or refresh their sessions; audited."""
+    return await _set_enabled(request, user_id, False, service, caller)
+
+
+@router.post(
+    "/users/{user_id}/enable",
+    summary="Enable a user",
+    response_model=UserResponse,
+    responses={**_NO_USER, **_ERRORS},
+)
+async def enable_user(
+    request: Request, user_id: UUID, service: Service, caller: UserAdministrator
+) -> UserResponse:
+    """Let a disabled user sign in again; audited."""
+    return await _set_enabled(request, user_id, True, service, caller)
+
+
+async def _set_enabled(
+    request: Request, user_id: UUID, enabled: bool, service: AdminClient, caller: Caller
+) -> UserResponse:
+    message = admin_pb2.SetUserEnabledRequest(user_id=str(user_id), enabled=enabled)
+    reply = await _call(request, service.stub.SetUserEnabled, message, caller, location="path")
+    return UserResponse(user=UserJson.of(reply.user))
+
+
+@router.post(
+    "/users/{user_id}/mfa/reset",
+    summary="Reset MFA",
+    response_model=UserResponse,
+    responses={**_NO_USER, **_ERRORS},
+)
+async def reset_mfa(
+    request: Request, user_id: UUID, service: Service, caller: UserAdministrator
+) -> UserResponse:
     """Remove a user's MFA enrolment so they enrol again at next sign-in; audited."""
-    raise PendingCapabilityError(USER_ADMINISTRATION)
+    message = admin_pb2.ResetUserMfaRequest(user_id=str(user_id))
+    reply = await _call(request, service.stub.ResetUserMfa, message, caller, location="path")
+    return UserResponse(user=UserJson.of(reply.user))
 
 
-@router.get("/audit", summary="Audit log", **pending(AUDIT_TRAIL))
-async def list_audit_events() -> None:
-    """List audit events: who, role, action, object, outcome, time and request id."""
-    raise PendingCapabilityError(AUDIT_TRAIL)
+@router.get(
+    "/audit",
+    summary="Audit log",
+    response_model=AuditEventList,
+    responses=_ERRORS,
+)
+async def list_audit_events(
+    request: Request,
+    service: Service,
+    caller: Auditor,
+    start_time: Annotated[
+        datetime | None, Query(description="Happened at or after (RFC 3339; UTC if no offset).")
+    ] = None,
+    end_time: Annotated[datetime | None, Query(description="Happened before.")] = None,
+    actor_subject: Annotated[str, Query(max_length=256, description="Only by this actor.")] = "",
+    object_type: Annotated[
+        str, Query(max_length=128, description='Only on this object type, e.g. "user".')
+    ] = "",
+    object_id: Annotated[str, Query(max_length=256, description="Only on this object.")] = "",
+    action: Annotated[
+        str, Query(max_length=128, description='Only this action, e.g. "auth.role_changed".')
+    ] = "",
+    page_size: PageSize = 0,
+    page_token: PageToken = "",
+) -> AuditEventList:
+    """List audit events, newest first: who, role, action, object, outcome, time, request id."""
+    message = admin_pb2.ListAuditEventsRequest(
+        actor_subject=actor_subject,
+        object_type=object_type,
+        object_id=object_id,
+        action=action,
+        page=paging_pb2.Pagination(page_size=page_size, page_token=page_token),
+    )
+    if start_time is not None:
+        message.window.start_time.CopyFrom(_timestamp(start_time))
+    if end_time is not None:
+        message.window.end_time.CopyFrom(_timestamp(end_time))
+    reply = await _call(request, service.stub.ListAuditEvents, message, caller, location="query")
+    return AuditEventList(
+        events=[AuditEventJson.of(event) for event in reply.events],
+        next_page_token=reply.page_info.next_page_token or None,
+        total_size=reply.page_info.total_size if reply.page_info.HasField("total_size") else None,
+    )
 
 
-@router.get("/audit/verify", summary="Verify the audit chain", **pending(AUDIT_TRAIL))
-async def verify_audit_chain() -> None:
-    """Check the hash chain of the audit log; names the first broken row if any."""
-    raise PendingCapabilityError(AUDIT_TRAIL)
+@router.get(
+    "/audit/verify",
+    summary="Verify the audit chain",
+    response_model=ChainVerification,
+    responses=_ERRORS,
+)
+async def verify_audit_chain(
+    request: Request, service: Service, caller: Auditor
+) -> ChainVerification:
+    """Recompute the hash chain of the audit log; names the first broken row if any.
+
+    Each row carries the hash of the one before it, so editing, deleting or inserting a row
+    anywhere breaks the chain from there on; the answer is 200 either way, with `intact`.
+    """
+    message = admin_pb2.VerifyAuditChainRequest()
+    reply = await _call(request, service.stub.VerifyAuditChain, message, caller, location="query")
+    return ChainVerification.of(reply)
 
 
-@router.get("/practitioners", summary="List practitioners", **pending(CLINIC_ADMINISTRATION))
+@router.get(
+    "/practitioners",
+    summary="List practitioners",
+    **pending(CLINIC_ADMINISTRATION),
+    dependencies=needs(Permission.ADMIN_CLINIC),
+)
 async def list_practitioners() -> None:
     """List practitioners with specialties, languages, practice and whether they are active."""
     raise PendingCapabilityError(CLINIC_ADMINISTRATION)
 
 
-@router.post("/practitioners", summary="Add a practitioner", **pending(CLINIC_ADMINISTRATION))
+@router.post(
+    "/practitioners",
+    summary="Add a practitioner",
+    **pending(CLINIC_ADMINISTRATION),
+    dependencies=needs(Permission.ADMIN_CLINIC),
+)
 async def add_practitioner() -> None:
     """Add a practitioner; their slots are offered to patients once availability is set."""
     raise PendingCapabilityError(CLINIC_ADMINISTRATION)
@@ -75,6 +325,7 @@ async def add_practitioner() -> None:
     "/practitioners/{practitioner_id}/availability",
     summary="Set weekly availability",
     **pending(CLINIC_ADMINISTRATION),
+    dependencies=needs(Permission.ADMIN_CLINIC),
 )
 async def set_availability(practitioner_id: UUID) -> None:
     """Replace a practitioner's recurring weekly availability."""
@@ -85,25 +336,143 @@ async def set_availability(practitioner_id: UUID) -> None:
     "/practitioners/{practitioner_id}/exceptions",
     summary="Add an availability exception",
     **pending(CLINIC_ADMINISTRATION),
+    dependencies=needs(Permission.ADMIN_CLINIC),
 )
 async def add_exception(practitioner_id: UUID) -> None:
     """Add a holiday or leave during which the practitioner offers no slots."""
     raise PendingCapabilityError(CLINIC_ADMINISTRATION)
 
 
-@router.get("/analytics/triage", summary="Triage analytics", **pending(CLINIC_ADMINISTRATION))
+@router.get(
+    "/analytics/triage",
+    summary="Triage analytics",
+    **pending(CLINIC_ADMINISTRATION),
+    dependencies=needs(Permission.ADMIN_CLINIC),
+)
 async def triage_analytics() -> None:
     """Count triage sessions by urgency level and list the most frequent conditions."""
     raise PendingCapabilityError(CLINIC_ADMINISTRATION)
 
 
-@router.get("/analytics/bookings", summary="Booking analytics", **pending(CLINIC_ADMINISTRATION))
+@router.get(
+    "/analytics/bookings",
+    summary="Booking analytics",
+    **pending(CLINIC_ADMINISTRATION),
+    dependencies=needs(Permission.ADMIN_CLINIC),
+)
 async def booking_analytics() -> None:
     """Count how many triage sessions end in a booking, by urgency level."""
     raise PendingCapabilityError(CLINIC_ADMINISTRATION)
 
 
-@router.get("/analytics/voice", summary="Voice latency", **pending(CLINIC_ADMINISTRATION))
+@router.get(
+    "/analytics/voice",
+    summary="Voice latency",
+    **pending(CLINIC_ADMINISTRATION),
+    dependencies=needs(Permission.ADMIN_CLINIC),
+)
 async def voice_analytics() -> None:
     """Report voice latency percentiles per stage of the conversation."""
     raise PendingCapabilityError(CLINIC_ADMINISTRATION)
+
+
+def _timestamp(moment: datetime) -> Timestamp:
+    stamp = Timestamp()
+    stamp.FromDatetime(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+    return stamp
+
+
+async def _call(
+    request: Request,
+    rpc: grpc.aio.UnaryUnaryMultiCallable[Req, Resp],
+    message: Req,
+    caller: Caller,
+    *,
+    location: str,
+) -> Resp:
+    """Call the admin service as the caller; a refusal becomes the HTTP error to show.
+
+    ``location`` is where a refused field sits in the REST request ("path", "query", "body").
+    """
+    metadata = bearer_metadata(caller.access_token)
+    request_id = request_id_of(request.scope)
+    if request_id:
+        metadata += ((REQUEST_ID_KEY, request_id),)
+    try:
+        return await rpc(message, timeout=CALL_TIMEOUT_SECONDS, metadata=metadata)
+    except grpc.aio.AioRpcError as error:
+        raise _refusal(error, location) from None
+
+
+def _refusal(error: grpc.aio.AioRpcError, location: str) -> Exception:
+    code = error.code()
+    if code is grpc.StatusCode.INVALID_ARGUMENT:
+        return RequestValidationError(_violations(error, location))
+    if code is grpc.StatusCode.NOT_FOUND:
+        return HTTPException(404, "No user has this id.")
+    if code is grpc.StatusCode.PERMISSION_DENIED:
+        return HTTPException(403, "Your role does not allow this.")
+    if code is grpc.StatusCode.UNAUTHENTICATED:
+        return HTTPException(401, "The admin service did not accept your sign-in.")
+    if code is grpc.StatusCode.ALREADY_EXISTS:
+        return HTTPException(409, "A user with this e-mail address exists already.")
+    if code is grpc.StatusCode.FAILED_PRECONDITION:
+        return HTTPException(
+            409, "The identity provider cannot make this change in its current state."
+        )
+    if code is grpc.StatusCode.UNAVAILABLE:
+        return HTTPException(
+            503,
+            "The admin service or its identity provider is unavailable; try again shortly.",
+            headers={"Retry-After": "5"},
+        )
+    if code is grpc.StatusCode.DEADLINE_EXCEEDED:
+        return HTTPException(504, "The admin service did not answer in time.")
+    # The service's wording may describe the failure in its own terms; the client gets the
+    # request id to quote, the log gets the status.
+    logger.warning("admin service answered %s", safe(code.name))
+    return HTTPException(502, "The admin service could not answer; quote the request id.")
+
+
+def _violations(error: grpc.aio.AioRpcError, location: str) -> list[dict[str, Any]]:
+    """Name the refused fields: from the Problem the service attaches, else its first word."""
+    problem = _problem(error)
+    if problem is not None and problem.violations:
+        fields = [violation.field for violation in problem.violations]
+    else:
+        # The admin service's refusals start with the field ("email must be ...").
+        first = (error.details() or "").split(" ", 1)[0]
+        fields = [first] if first in _FIELD_MESSAGES else []
+    if not fields:
+        refused = "the admin service refused the request"
+        return [{"loc": (location,), "msg": refused, "type": "invalid_argument"}]
+    return [
+        {
+            "loc": _location(field, location),
+            "msg": _FIELD_MESSAGES.get(field, "was refused by the admin service"),
+            "type": "invalid_argument",
+        }
+        for field in fields
+    ]
+
+
+def _location(field: str, location: str) -> tuple[str, ...]:
+    """Return where a refused proto field sits in the REST request."""
+    if field == "user_id":
+        return ("path", field)
+    if location == "query":
+        return (location, _REST_NAMES.get(field, field))
+    return (location, *field.split("."))
+
+
+def _problem(error: grpc.aio.AioRpcError) -> problem_pb2.Problem | None:
+    metadata: Any = error.trailing_metadata() or ()
+    for key, value in metadata:
+        if key != PROBLEM_DETAILS_KEY:
+            continue
+        status = status_pb2.Status.FromString(value)
+        for detail in status.details:
+            problem = problem_pb2.Problem()
+            if detail.Unpack(problem):
+                return problem
+    return None

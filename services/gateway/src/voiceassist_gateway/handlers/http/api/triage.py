@@ -6,9 +6,10 @@ returns the answer as JSON. The service's refusals become problem+json: INVALID_
 UNAVAILABLE a 503 and a missed deadline a 504. Texts from the request are never repeated in an
 error: what a patient types is PHI.
 
-Who is asking is not known yet: sign-in and object-level authorisation arrive with identity and
-access (issue #4), which replaces the `patient_subject` dependency with the signed-in subject
-and restricts the assessment reads to what the caller may see.
+Every route needs a signed-in caller (handlers/http/identity.py) whose access token is forwarded
+to the triage service, which records a patient's assessments under their own subject and lets
+them read only those (another patient's id answers 404, like a missing one). Reads and writes of
+assessments are audited here (`triage.assessment.create|read|list`).
 """
 
 from __future__ import annotations
@@ -29,10 +30,12 @@ from google.rpc import status_pb2  # type: ignore[import-untyped]
 from starlette.exceptions import HTTPException
 from voiceassist.common.v1 import paging_pb2, problem_pb2, time_window_pb2
 from voiceassist.triage.v1 import triage_pb2
-from voiceassist_common.events import UrgencyLevel
+from voiceassist_common.events import AuditOutcome, UrgencyLevel
+from voiceassist_common.grpc.principal import bearer_metadata
 from voiceassist_common.logging import safe
 
 from voiceassist_gateway.adapters.triage import TriageClient
+from voiceassist_gateway.domain.access import Permission
 from voiceassist_gateway.domain.problems import Problem
 from voiceassist_gateway.handlers.http.api.triage_models import (
     Assessment as AssessmentJson,
@@ -50,6 +53,8 @@ from voiceassist_gateway.handlers.http.api.triage_models import (
     TriageResponse,
     urgency_to_proto,
 )
+from voiceassist_gateway.handlers.http.identity import Caller, Require, gatekeeper_of
+from voiceassist_gateway.handlers.http.problem_responses import request_id_of
 
 logger = logging.getLogger(__name__)
 
@@ -72,11 +77,6 @@ Req = TypeVar("Req")
 Resp = TypeVar("Resp")
 
 
-async def patient_subject() -> str:
-    """Return the subject assessments are recorded for: nobody yet, until sign-in (issue #4)."""
-    return ""
-
-
 def triage_client(request: Request) -> TriageClient:
     """Return the gateway's client of the triage service."""
     client: TriageClient = request.app.state.triage
@@ -84,7 +84,29 @@ def triage_client(request: Request) -> TriageClient:
 
 
 Service = Annotated[TriageClient, Depends(triage_client)]
-Subject = Annotated[str, Depends(patient_subject)]
+Assessing = Annotated[Caller, Depends(Require(Permission.TRIAGE_ASSESS))]
+Reading = Annotated[
+    Caller, Depends(Require(Permission.TRIAGE_READ_OWN, Permission.TRIAGE_READ_ANY))
+]
+
+
+async def _audit(
+    request: Request,
+    caller: Caller,
+    action: str,
+    resource_id: str,
+    outcome: AuditOutcome,
+    patient_subject: str | None = None,
+) -> None:
+    await gatekeeper_of(request).audit.record(
+        actor=caller.principal,
+        action=action,
+        resource_type="triage_assessment",
+        resource_id=resource_id,
+        outcome=outcome,
+        request_id=request_id_of(request.scope),
+        patient_subject=patient_subject or None,
+    )
 
 
 @router.post(
@@ -93,13 +115,13 @@ Subject = Annotated[str, Depends(patient_subject)]
     response_model=ParseResponse,
     responses=_ERRORS,
 )
-async def parse(body: ParseRequest, service: Service) -> ParseResponse:
+async def parse(body: ParseRequest, service: Service, caller: Assessing) -> ParseResponse:
     """Turn what the patient said (English or French) into evidence with values and spans.
 
     Negations ("no fever"), lay terms ("tummy") and numbers ("pain 7 out of 10") are read, and
     age and sex when stated. The text is PHI: it is never logged or stored.
     """
-    reply = await _call(service.stub.Parse, body.to_proto(), location="body")
+    reply = await _call(service.stub.Parse, body.to_proto(), caller, location="body")
     return ParseResponse.of(reply)
 
 
@@ -109,13 +131,13 @@ async def parse(body: ParseRequest, service: Service) -> ParseResponse:
     response_model=DiagnoseResponse,
     responses=_ERRORS,
 )
-async def diagnose(body: DiagnoseRequest, service: Service) -> DiagnoseResponse:
+async def diagnose(body: DiagnoseRequest, service: Service, caller: Assessing) -> DiagnoseResponse:
     """Rank conditions and choose the next question from age, sex and all evidence so far.
 
     Stateless: send everything known on every turn. Red-flag questions come first when a
     dangerous presentation is plausible; `should_stop` says when to call /triage.
     """
-    reply = await _call(service.stub.Diagnose, body.to_proto(), location="body")
+    reply = await _call(service.stub.Diagnose, body.to_proto(), caller, location="body")
     return DiagnoseResponse.of(reply)
 
 
@@ -125,13 +147,25 @@ async def diagnose(body: DiagnoseRequest, service: Service) -> DiagnoseResponse:
     response_model=TriageResponse,
     responses=_ERRORS,
 )
-async def triage(body: TriageRequest, service: Service, subject: Subject) -> TriageResponse:
+async def triage(
+    request: Request, body: TriageRequest, service: Service, caller: Assessing
+) -> TriageResponse:
     """Decide the urgency: level, red flags that fired, instruction and specialty for booking.
 
     The outcome is recorded as an assessment (its id comes back to attach to a booking). The two
     emergency levels are never booked: their instruction says to call emergency services now.
     """
-    reply = await _call(service.stub.Triage, body.to_proto(subject), location="body")
+    # The service records a patient's triage under their own subject whatever is sent.
+    subject = caller.principal.subject
+    reply = await _call(service.stub.Triage, body.to_proto(subject), caller, location="body")
+    await _audit(
+        request,
+        caller,
+        "triage.assessment.create",
+        reply.assessment_id or "unrecorded",
+        AuditOutcome.SUCCEEDED,
+        subject,
+    )
     return TriageResponse.of(reply)
 
 
@@ -141,9 +175,9 @@ async def triage(body: TriageRequest, service: Service, subject: Subject) -> Tri
     response_model=ExplainResponse,
     responses=_ERRORS,
 )
-async def explain(body: ExplainRequest, service: Service) -> ExplainResponse:
+async def explain(body: ExplainRequest, service: Service, caller: Assessing) -> ExplainResponse:
     """Give the evidence for and against each ranked (or each named) condition."""
-    reply = await _call(service.stub.Explain, body.to_proto(), location="body")
+    reply = await _call(service.stub.Explain, body.to_proto(), caller, location="body")
     return ExplainResponse.of(reply)
 
 
@@ -153,10 +187,31 @@ async def explain(body: ExplainRequest, service: Service) -> ExplainResponse:
     response_model=AssessmentResponse,
     responses={**_NOT_FOUND, **_ERRORS},
 )
-async def read_assessment(assessment_id: UUID, service: Service) -> AssessmentResponse:
-    """Return a recorded assessment with the findings a clinician reads, in its language."""
-    request = triage_pb2.GetAssessmentRequest(assessment_id=str(assessment_id))
-    reply = await _call(service.stub.GetAssessment, request, location="path")
+async def read_assessment(
+    request: Request, assessment_id: UUID, service: Service, caller: Reading
+) -> AssessmentResponse:
+    """Return a recorded assessment with the findings a clinician reads, in its language.
+
+    Patients read only their own; another patient's assessment answers 404.
+    """
+    message = triage_pb2.GetAssessmentRequest(assessment_id=str(assessment_id))
+    try:
+        reply = await _call(service.stub.GetAssessment, message, caller, location="path")
+    except HTTPException as refused:
+        if refused.status_code == 404:
+            # A miss may be a probe for someone else's id: it is worth a record.
+            await _audit(
+                request, caller, "triage.assessment.read", str(assessment_id), AuditOutcome.FAILED
+            )
+        raise
+    await _audit(
+        request,
+        caller,
+        "triage.assessment.read",
+        str(assessment_id),
+        AuditOutcome.SUCCEEDED,
+        reply.assessment.patient_subject,
+    )
     return AssessmentResponse(
         assessment=AssessmentJson.of(reply.assessment), disclaimer=reply.disclaimer
     )
@@ -169,7 +224,9 @@ async def read_assessment(assessment_id: UUID, service: Service) -> AssessmentRe
     responses=_ERRORS,
 )
 async def list_assessments(
+    request: Request,
     service: Service,
+    caller: Reading,
     patient_subject: Annotated[
         str | None, Query(max_length=256, description="Only this patient's assessments.")
     ] = None,
@@ -183,8 +240,8 @@ async def list_assessments(
     page_size: Annotated[int, Query(ge=0, le=500, description="0: the default (50).")] = 0,
     page_token: Annotated[str, Query(max_length=2048)] = "",
 ) -> AssessmentList:
-    """List recorded assessments, newest first, filtered and paged."""
-    request = triage_pb2.ListAssessmentsRequest(
+    """List recorded assessments, newest first, filtered and paged (patients: their own)."""
+    message = triage_pb2.ListAssessmentsRequest(
         patient_subject=patient_subject or "",
         levels=[urgency_to_proto(item) for item in level or ()],
         page=paging_pb2.Pagination(page_size=page_size, page_token=page_token),
@@ -195,8 +252,16 @@ async def list_assessments(
             window.start_time.CopyFrom(_timestamp(start_time))
         if end_time is not None:
             window.end_time.CopyFrom(_timestamp(end_time))
-        request.window.CopyFrom(window)
-    reply = await _call(service.stub.ListAssessments, request, location="query")
+        message.window.CopyFrom(window)
+    reply = await _call(service.stub.ListAssessments, message, caller, location="query")
+    await _audit(
+        request,
+        caller,
+        "triage.assessment.list",
+        "list",
+        AuditOutcome.SUCCEEDED,
+        patient_subject,
+    )
     return AssessmentList(
         assessments=[AssessmentJson.of(item) for item in reply.assessments],
         next_page_token=reply.page_info.next_page_token or None,
@@ -211,11 +276,15 @@ def _timestamp(moment: datetime) -> Timestamp:
 
 
 async def _call(
-    rpc: grpc.aio.UnaryUnaryMultiCallable[Req, Resp], message: Req, *, location: str
+    rpc: grpc.aio.UnaryUnaryMultiCallable[Req, Resp], message: Req, caller: Caller, *, location: str
 ) -> Resp:
-    """Call the triage service; a refusal becomes the HTTP error the client should see."""
+    """Call the triage service as the caller; a refusal becomes the HTTP error to show."""
     try:
-        return await rpc(message, timeout=CALL_TIMEOUT_SECONDS)
+        return await rpc(
+            message,
+            timeout=CALL_TIMEOUT_SECONDS,
+            metadata=bearer_metadata(caller.access_token),
+        )
     except grpc.aio.AioRpcError as error:
         raise _refusal(error, location) from None
 
@@ -226,6 +295,10 @@ def _refusal(error: grpc.aio.AioRpcError, location: str) -> Exception:
         return RequestValidationError(_violations(error, location))
     if code is grpc.StatusCode.NOT_FOUND:
         return HTTPException(404, "No assessment has this id.")
+    if code is grpc.StatusCode.PERMISSION_DENIED:
+        return HTTPException(403, "Your role does not allow this.")
+    if code is grpc.StatusCode.UNAUTHENTICATED:
+        return HTTPException(401, "The triage service did not accept your sign-in.")
     if code is grpc.StatusCode.UNAVAILABLE:
         return HTTPException(
             503,
