@@ -38,6 +38,8 @@ class Service:
     protocol: str  # "grpc", or "http" for the gateway
     port: int
     metrics_port: int
+    side_http_port: int | None = None
+    """An HTTP port a gRPC service serves besides (auth: the built-in OIDC provider)."""
 
     @property
     def module(self) -> str:
@@ -47,14 +49,30 @@ class Service:
     def address_variable(self) -> str:
         return self.folder.upper().replace("-", "_") + "_GRPC_ADDR"
 
+    @property
+    def ports(self) -> set[int]:
+        """Every port the service listens on."""
+        side = {self.side_http_port} if self.side_http_port is not None else set()
+        return {self.port, self.metrics_port} | side
 
-def _documented_ports() -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
-    """Parse the "Local ports" table: (HTTP ports, gRPC ports, metrics ports) by service."""
+    @property
+    def side_http_variables(self) -> tuple[str, str]:
+        """The variables of the side HTTP port: the service's own, and its callers' address."""
+        prefix = self.folder.upper().replace("-", "_")
+        return f"{prefix}_HTTP_PORT", f"{prefix}_HTTP_ADDR"
+
+
+def _documented_ports() -> tuple[dict[str, int], dict[str, int], dict[str, int], dict[str, int]]:
+    """Parse the "Local ports" table: HTTP, gRPC, metrics and side HTTP ports by service."""
     text = (ROOT / "docs" / "development.md").read_text(encoding="utf-8")
     http: dict[str, int] = {}
+    side_http: dict[str, int] = {}
     ranges: dict[str, dict[str, int]] = {"gRPC": {}, "metrics": {}}
     for row in re.finditer(r"^\|\s*(\S+) HTTP\s*\|\s*(\d+)\s*\|", text, re.MULTILINE):
         http[row[1]] = int(row[2])
+    # "| auth HTTP: the built-in OIDC provider ... | 8180 |": an HTTP port beside gRPC.
+    for row in re.finditer(r"^\|\s*(\S+) HTTP:[^|]*\|\s*(\d+)\s*\|", text, re.MULTILINE):
+        side_http[row[1]] = int(row[2])
     for row in re.finditer(
         r"^\|\s*(gRPC|metrics):\s*([^|]+?)\s*\|\s*(\d+)\s*(?:…|\.\.\.)\s*(\d+)\s*\|",
         text,
@@ -64,11 +82,11 @@ def _documented_ports() -> tuple[dict[str, int], dict[str, int], dict[str, int]]
         first, last = int(row[3]), int(row[4])
         assert last - first + 1 == len(names), f"port range and names disagree: {row[0]}"
         ranges[row[1]] = {name: first + offset for offset, name in enumerate(names)}
-    return http, ranges["gRPC"], ranges["metrics"]
+    return http, ranges["gRPC"], ranges["metrics"], side_http
 
 
 def _discover_services() -> list[Service]:
-    http, grpc, metrics = _documented_ports()
+    http, grpc, metrics, side_http = _documented_ports()
     found = []
     for manifest in sorted((ROOT / "services").glob("*/pyproject.toml")):
         folder = manifest.parent.name
@@ -80,7 +98,9 @@ def _discover_services() -> list[Service]:
         port = http.get(folder) or grpc.get(folder)
         assert port is not None, f"docs/development.md gives {folder} no gRPC or HTTP port"
         assert folder in metrics, f"docs/development.md gives {folder} no metrics port"
-        found.append(Service(folder, owns_tables, protocol, port, metrics[folder]))
+        found.append(
+            Service(folder, owns_tables, protocol, port, metrics[folder], side_http.get(folder))
+        )
     return found
 
 
@@ -132,6 +152,7 @@ def _env(stage: list[tuple[str, str]]) -> dict[str, str]:
 
 def test_the_code_defines_nine_services_and_five_table_owners() -> None:
     assert len(SERVICES) == 9
+    assert {s.folder: s.side_http_port for s in SERVICES if s.side_http_port} == {"auth": 8180}
     assert {service.folder for service in TABLE_OWNERS} == {
         "auth",
         "medical-kb",
@@ -174,11 +195,14 @@ def test_each_image_runs_unprivileged_on_its_documented_ports(service: Service) 
     assert "python:3.11" in _instructions(ROOT / "services" / service.folder / "Dockerfile")[0][1]
     assert keywords["USER"].split(":")[0] not in {"", "0", "root"}
     exposed = {int(port) for port in keywords["EXPOSE"].split()}
-    assert exposed == {service.port, service.metrics_port}
+    assert exposed == service.ports
     env = _env(stage)
     port_variable = "HTTP_PORT" if service.protocol == "http" else "GRPC_PORT"
     assert env[port_variable] == str(service.port)
     assert env["METRICS_PORT"] == str(service.metrics_port)
+    if service.side_http_port is not None:
+        side_port, _ = service.side_http_variables
+        assert env[side_port] == str(service.side_http_port)
     healthcheck = keywords["HEALTHCHECK"]
     probe = "/healthz" if service.protocol == "http" else "grpc_health"
     assert probe in healthcheck
@@ -215,6 +239,11 @@ def test_compose_builds_and_configures_each_service(
     port_variable = "HTTP_PORT" if service.protocol == "http" else "GRPC_PORT"
     assert env[port_variable] == str(service.port)
     assert env["METRICS_PORT"] == str(service.metrics_port)
+    if service.side_http_port is not None:
+        side_port, side_address = service.side_http_variables
+        assert env[side_port] == str(service.side_http_port)
+        gateway = _environment(_mapping(compose["gateway"]))
+        assert gateway[side_address] == f"{service.folder}:{service.side_http_port}"
     assert env["NATS_URL"].startswith("nats://nats:")
     assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://otel-collector:4317"
     assert "keycloak" in env["OIDC_ISSUER"]
@@ -355,7 +384,10 @@ def test_k8s_deploys_each_service_with_probes_on_its_ports(
     container = _container(deployment)
     assert container["image"] == f"voiceassist/{service.folder}"
     ports = {port["name"]: port["containerPort"] for port in container["ports"]}
-    assert ports == {service.protocol: service.port, "metrics": service.metrics_port}
+    expected = {service.protocol: service.port, "metrics": service.metrics_port}
+    if service.side_http_port is not None:
+        expected["http"] = service.side_http_port
+    assert ports == expected
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
         if service.protocol == "grpc":
             assert container[probe]["grpc"]["port"] == service.port
@@ -368,7 +400,7 @@ def test_k8s_deploys_each_service_with_probes_on_its_ports(
     assert annotations["prometheus.io/port"] == str(service.metrics_port)
     assert ("DATABASE_URL" in _secret_variables(container)) == service.owns_tables
     exposed = {port["port"] for port in k8s_base[("Service", service.folder)]["spec"]["ports"]}
-    assert exposed == {service.port, service.metrics_port}
+    assert exposed == service.ports
 
 
 @by_folder
@@ -396,6 +428,9 @@ def test_k8s_config_points_at_every_grpc_service(
     data = k8s_base[("ConfigMap", "voiceassist-config")]["data"]
     for service in GRPC_SERVICES:
         assert data[service.address_variable] == f"{service.folder}:{service.port}"
+        if service.side_http_port is not None:
+            _, side_address = service.side_http_variables
+            assert data[side_address] == f"{service.folder}:{service.side_http_port}"
 
 
 def test_k8s_overlays_tag_every_image() -> None:

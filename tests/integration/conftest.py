@@ -4,6 +4,7 @@ Shared by the platform tests (start, restart, down/up) and the security tests, w
 through the real provider and attack the running services.
 """
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -12,6 +13,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from voiceassist_localstack.config import LocalSettings
@@ -21,6 +23,33 @@ from voiceassist_localstack.processes import group_alive, is_alive, read_pid_fil
 from voiceassist_localstack.services import SERVICES
 
 REPOSITORY = Path(__file__).resolve().parents[2]
+
+
+# A 58-year-old man with crushing chest pain: any triage outcome will do, it is recorded.
+CHEST_PAIN = {
+    "patient": {"age_years": 58, "sex": "male"},
+    "evidence": [
+        {"id": "E_53", "present": True},
+        {"id": "E_55", "value_id": "V_101"},
+        {"id": "E_57", "value_id": "V_121"},
+    ],
+    "questions_asked": 2,
+}
+
+
+def _load_sign_in_script() -> ModuleType:
+    """Load scripts/sign_in.py, whose real code + PKCE sign-in the tests reuse."""
+    path = REPOSITORY / "scripts" / "sign_in.py"
+    spec = importlib.util.spec_from_file_location("voiceassist_sign_in_script", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while being made
+    spec.loader.exec_module(module)
+    return module
+
+
+sign_in_script = _load_sign_in_script()
 
 
 @dataclass

@@ -4,13 +4,18 @@ Issue 4 is done when the demo accounts sign in through the real authorization-co
 and these are refused against the running services, each leaving an audit record: a token with
 ``alg: none``, one signed by another key, an expired one, one for another audience, a patient
 reading another patient's assessment, a patient on an admin route, password guessing, a replayed
-refresh token, and a cookie-authenticated change without its CSRF token. At the end the admin
-API proves the hash-chained trail still intact.
+refresh token, and a cookie-authenticated change without its CSRF token. A visitor who signs
+up gets the patient role and nothing more. At the end the admin API proves the hash-chained
+trail still intact.
 
 One platform for the whole module: starting it takes most of a minute. Its auth service sends
 mail to an SMTP server the module runs, so an admin can invite fresh patients and the test can
 follow the invitation link like the invitee would (a locked-out account is then a throwaway one).
 Sign-ins go through ``scripts/sign_in.py``, so the script and the tests drive the same flow.
+Each demo account signs in once for the module (`Sessions`) and its tokens are reused, refreshed
+when they near expiry: a TOTP code works once (RFC 6238 §5.2), so a clinician or admin cannot
+sign in twice within one 30-second step. Only the sign-in script's own test signs them in again,
+after waiting for a fresh step when the module got there quickly.
 
 Audit records are read from the admin service's table in PostgreSQL. A refusal made at the
 gateway is matched by the ``X-Request-ID`` the request sent; what the auth service records
@@ -22,8 +27,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import email.policy
-import importlib.util
 import json
 import re
 import subprocess
@@ -32,13 +37,14 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import message_from_bytes
 from email.message import EmailMessage
 from http.cookies import SimpleCookie
 from pathlib import Path
-from types import ModuleType
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import asyncpg
 import httpx
@@ -49,7 +55,7 @@ from joserfc import jwt
 from joserfc.jwk import RSAKey
 from voiceassist_localstack.ports import free_port
 
-from .conftest import Platform
+from .conftest import CHEST_PAIN, Platform, sign_in_script
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(900)]
 
@@ -60,31 +66,11 @@ CLI_CLIENT = "voiceassist-cli"
 SESSION_COOKIE = "__Host-voiceassist_session"
 CSRF_HEADER = "X-CSRF-Token"
 AUDIT_WAIT_SECONDS = 60.0
+TOTP_STEP_SECONDS = 30
+# A reused access token is refreshed when it has less than this left (tokens live 300 s).
+REFRESH_MARGIN_SECONDS = 60
 MAIL_WAIT_SECONDS = 60.0
-# A 58-year-old man with crushing chest pain: any triage outcome will do, it is recorded.
-CHEST_PAIN = {
-    "patient": {"age_years": 58, "sex": "male"},
-    "evidence": [
-        {"id": "E_53", "present": True},
-        {"id": "E_55", "value_id": "V_101"},
-        {"id": "E_57", "value_id": "V_121"},
-    ],
-    "questions_asked": 2,
-}
 
-
-def _load_sign_in_script() -> ModuleType:
-    path = REPOSITORY / "scripts" / "sign_in.py"
-    spec = importlib.util.spec_from_file_location("voiceassist_sign_in_script", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while being made
-    spec.loader.exec_module(module)
-    return module
-
-
-sign_in_script = _load_sign_in_script()
 Account = sign_in_script.Account
 
 
@@ -109,15 +95,18 @@ class Mailbox:
             self._arrived.notify_all()
         return "250 Message accepted for delivery"
 
-    def link_for(self, address: str) -> str:
-        """Wait for the invitation to ``address``; return its set-password link."""
+    def link_for(self, address: str, page: str = "set-password") -> str:
+        """Wait for a mail to ``address`` linking to ``page``; return the link.
+
+        ``set-password`` for an invitation, ``verify-email`` for a sign-up's confirmation.
+        """
 
         def link() -> str | None:
             for message in self.messages:
                 if message["To"] == address:
                     body = message.get_body(preferencelist=("plain",))
                     text = body.get_content() if body is not None else ""
-                    found = re.search(r"https?://\S+/login-actions/set-password\?token=\S+", text)
+                    found = re.search(rf"https?://\S+/login-actions/{page}\?token=\S+", text)
                     if found:
                         return found[0]
             return None
@@ -125,7 +114,7 @@ class Mailbox:
         with self._arrived:
             self._arrived.wait_for(lambda: link() is not None, timeout=MAIL_WAIT_SECONDS)
             found = link()
-        assert found is not None, f"no invitation reached {address}"
+        assert found is not None, f"no {page} link reached {address}"
         return found
 
 
@@ -157,6 +146,84 @@ def demo(platform: Platform) -> dict[str, Any]:
     by_role = {account.email.split("@")[0]: account for account in accounts}
     assert set(by_role) == {"patient", "clinician", "admin"}, by_role.keys()
     return by_role
+
+
+def totp_step_now() -> int:
+    """Return the current TOTP time step (RFC 6238: seconds since the epoch over 30)."""
+    return int(time.time()) // TOTP_STEP_SECONDS
+
+
+@dataclass
+class SignedIn:
+    """One demo account's sign-in, shared by the module's tests."""
+
+    account: Any
+    started: datetime
+    """Just before the sign-in: its audit records come after this."""
+    tokens: dict[str, Any]
+
+
+class Sessions:
+    """Each demo account signed in once for the module, its tokens refreshed when needed.
+
+    Remembers the TOTP time step each account last spent, so that a later sign-in of the same
+    account (the sign-in script's) waits for a code the provider has not seen.
+    """
+
+    def __init__(self, platform: Platform, demo: dict[str, Any]) -> None:
+        self._platform = platform
+        self._demo = demo
+        self._signed_in: dict[str, SignedIn] = {}
+        self._spent_step: dict[str, int] = {}
+
+    def signed_in(self, role: str) -> SignedIn:
+        """Return the sign-in of the demo account with ``role``, signing it in the first time."""
+        if role not in self._signed_in:
+            self._wait_past(self._spent_step.get(role, -1))
+            started = datetime.now(UTC)
+            tokens = tokens_for(self._platform, self._demo[role])
+            self._spent_step[role] = totp_step_now()
+            self._signed_in[role] = SignedIn(self._demo[role], started, tokens)
+        return self._signed_in[role]
+
+    def access_token(self, role: str) -> str:
+        """Return a live access token of the demo account with ``role``."""
+        signed_in = self.signed_in(role)
+        expires = int(claims_of(signed_in.tokens["access_token"])["exp"])
+        if expires - time.time() < REFRESH_MARGIN_SECONDS:
+            refreshed = httpx.post(
+                f"{self._platform.base_url}{REALM}/token",
+                data={
+                    "grant_type": "refresh_token",
+                    "client_id": CLI_CLIENT,
+                    "refresh_token": signed_in.tokens["refresh_token"],
+                },
+                timeout=30,
+            )
+            assert refreshed.status_code == 200, refreshed.text
+            signed_in.tokens = refreshed.json()
+        token: str = signed_in.tokens["access_token"]
+        return token
+
+    @contextlib.contextmanager
+    def signing_in_elsewhere(self) -> Iterator[None]:
+        """Around sign-ins of every demo account made outside this class (the script's)."""
+        self._wait_past(max(self._spent_step.values(), default=-1))
+        try:
+            yield
+        finally:
+            self._spent_step = {role: totp_step_now() for role in self._demo}
+
+    @staticmethod
+    def _wait_past(step: int) -> None:
+        while totp_step_now() <= step:
+            time.sleep((step + 1) * TOTP_STEP_SECONDS - time.time() + 0.1)
+
+
+@pytest.fixture(scope="module")
+def sessions(platform: Platform, demo: dict[str, Any]) -> Sessions:
+    """Return the module's sign-ins of the demo accounts."""
+    return Sessions(platform, demo)
 
 
 # Helpers -------------------------------------------------------------------------------------
@@ -306,11 +373,10 @@ def provider_page(http: httpx.Client, platform: Platform) -> httpx.Response:
     )
 
 
-def invite_patient(platform: Platform, mailbox: Mailbox, admin: Any) -> tuple[Any, str]:
+def invite_patient(platform: Platform, mailbox: Mailbox, admin_token: str) -> tuple[Any, str]:
     """Have the admin invite a new patient, who sets a password from the mail; return both."""
     address = f"patient-{uuid.uuid4().hex[:12]}@test.voiceassist.local"
     password = f"Fresh-{uuid.uuid4().hex}"
-    admin_token = tokens_for(platform, admin)["access_token"]
     with httpx.Client(timeout=30, follow_redirects=False) as http:
         invited = http.post(
             f"{platform.base_url}/api/v1/admin/users/invitations",
@@ -337,56 +403,29 @@ def invite_patient(platform: Platform, mailbox: Mailbox, admin: Any) -> tuple[An
     [("patient", ["pwd"]), ("clinician", ["pwd", "otp"]), ("admin", ["pwd", "otp"])],
 )
 def test_each_demo_account_signs_in_through_the_code_flow_with_pkce(
-    platform: Platform, demo: dict[str, Any], role: str, second_factor: list[str]
+    platform: Platform, sessions: Sessions, role: str, second_factor: list[str]
 ) -> None:
-    started = datetime.now(UTC)
-    claims = claims_of(tokens_for(platform, demo[role])["access_token"])
+    signed_in = sessions.signed_in(role)
+    claims = claims_of(signed_in.tokens["access_token"])
 
     assert claims["realm_access"]["roles"] == [role]
     assert claims["amr"] == second_factor
     assert claims["azp"] == CLI_CLIENT
     assert claims["iss"] == f"{platform.base_url}/realms/voiceassist"
     assert "voiceassist-api" in claims["aud"]
-    signed_in = audit_records(
-        platform, action="auth.sign_in", object_id=claims["sub"], since=started
+    records = audit_records(
+        platform, action="auth.sign_in", object_id=claims["sub"], since=signed_in.started
     )
-    assert [record["outcome"] for record in signed_in] == ["succeeded"]
-
-
-def test_the_sign_in_script_signs_every_demo_account_in(platform: Platform) -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(REPOSITORY / "scripts" / "sign_in.py"),
-            "--base-url",
-            platform.base_url,
-            "--demo",
-            "--demo-file",
-            str(platform.data.root / "demo-accounts.txt"),
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-    assert result.returncode == 0, result.stderr
-    signed_in = [json.loads(line) for line in result.stdout.splitlines()]
-    assert sorted(role for line in signed_in for role in line["roles"]) == [
-        "admin",
-        "clinician",
-        "patient",
-    ]
+    assert [record["outcome"] for record in records] == ["succeeded"]
 
 
 # 2. Tokens the gateway must refuse ------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
-def patient_claims(platform: Platform, demo: dict[str, Any]) -> dict[str, Any]:
+def patient_claims(sessions: Sessions) -> dict[str, Any]:
     """Return the claims of a real access token of the demo patient, to forge copies of."""
-    return claims_of(tokens_for(platform, demo["patient"])["access_token"])
+    return claims_of(sessions.access_token("patient"))
 
 
 def test_a_copy_signed_with_the_platforms_key_is_accepted(
@@ -435,12 +474,12 @@ def test_a_forged_expired_or_misaddressed_token_is_refused_and_audited(
 
 
 def test_a_patient_cannot_read_another_patients_assessment(
-    platform: Platform, mailbox: Mailbox, demo: dict[str, Any]
+    platform: Platform, mailbox: Mailbox, sessions: Sessions
 ) -> None:
     # Appointments (issue 5) get the same check when scheduling records them.
-    owner = tokens_for(platform, demo["patient"])["access_token"]
+    owner = sessions.access_token("patient")
     owner_subject = claims_of(owner)["sub"]
-    other_patient, _ = invite_patient(platform, mailbox, demo["admin"])
+    other_patient, _ = invite_patient(platform, mailbox, sessions.access_token("admin"))
     other = tokens_for(platform, other_patient)["access_token"]
     triage = f"{platform.base_url}/api/v1/triage"
     with httpx.Client(timeout=60) as http:
@@ -481,12 +520,12 @@ def test_a_patient_cannot_read_another_patients_assessment(
 def test_a_patient_calling_an_admin_route_is_refused_and_audited(
     platform: Platform,
     patient_claims: dict[str, Any],
-    demo: dict[str, Any],
+    sessions: Sessions,
     method: str,
     path: str,
     permission: str,
 ) -> None:
-    token = tokens_for(platform, demo["patient"])["access_token"]
+    token = sessions.access_token("patient")
     request_id = new_request_id()
 
     answer = httpx.request(
@@ -501,8 +540,8 @@ def test_a_patient_calling_an_admin_route_is_refused_and_audited(
     assert records[0]["actor_id"] == patient_claims["sub"]
 
 
-def test_a_patient_cannot_invite_users(platform: Platform, demo: dict[str, Any]) -> None:
-    token = tokens_for(platform, demo["patient"])["access_token"]
+def test_a_patient_cannot_invite_users(platform: Platform, sessions: Sessions) -> None:
+    token = sessions.access_token("patient")
     request_id = new_request_id()
 
     answer = httpx.post(
@@ -517,13 +556,75 @@ def test_a_patient_cannot_invite_users(platform: Platform, demo: dict[str, Any])
     assert [r["object_id"] for r in records] == ["admin:users"]
 
 
+def test_a_visitor_who_signs_up_becomes_a_patient_and_nothing_more(
+    platform: Platform, mailbox: Mailbox
+) -> None:
+    address = f"visitor-{uuid.uuid4().hex[:12]}@test.voiceassist.local"
+    verifier, challenge = sign_in_script.pkce_pair()
+    state = uuid.uuid4().hex
+    with httpx.Client(timeout=30, follow_redirects=False) as http:
+        page = http.get(
+            f"{platform.base_url}{REALM}/registrations",
+            params={
+                "response_type": "code",
+                "client_id": CLI_CLIENT,
+                "redirect_uri": sign_in_script.CALLBACK,
+                "state": state,
+                "code_challenge": challenge,
+                "code_challenge_method": "S256",
+            },
+        )
+        assert page.status_code == 200, page.text
+        password = f"Visitor-{uuid.uuid4().hex}"
+        signed_up = http.post(
+            sign_in_script.form_action(page),
+            data={
+                **sign_in_script.hidden_fields(page.text),
+                "name": "Test Visitor",
+                "email": address,
+                "password": password,
+                "password_again": password,
+                # Fields a form never shows; the provider must not read them.
+                "roles": "admin",
+                "role": "clinician",
+            },
+        )
+        assert signed_up.status_code == 303, signed_up.text
+        query = parse_qs(urlsplit(signed_up.headers["location"]).query)
+        assert query["state"] == [state]
+        tokens = http.post(
+            f"{platform.base_url}{REALM}/token",
+            data={
+                "grant_type": "authorization_code",
+                "client_id": CLI_CLIENT,
+                "code": query["code"][0],
+                "redirect_uri": sign_in_script.CALLBACK,
+                "code_verifier": verifier,
+            },
+        )
+        assert tokens.status_code == 200, tokens.text
+        confirmed = http.get(mailbox.link_for(address, "verify-email"))
+        admin_route = http.get(
+            f"{platform.base_url}/api/v1/admin/users",
+            headers=bearer(tokens.json()["access_token"]),
+        )
+
+    claims = claims_of(tokens.json()["access_token"])
+    assert claims["realm_access"]["roles"] == ["patient"]
+    assert claims["email_verified"] is False
+    assert confirmed.status_code == 200, confirmed.text
+    assert admin_route.status_code == 403
+    registered = audit_records(platform, action="auth.registered", object_id=claims["sub"])
+    assert [record["outcome"] for record in registered] == ["succeeded"]
+
+
 # 5. Password guessing ------------------------------------------------------------------------
 
 
 def test_repeated_wrong_passwords_lock_the_account_even_against_the_right_one(
-    platform: Platform, mailbox: Mailbox, demo: dict[str, Any]
+    platform: Platform, mailbox: Mailbox, sessions: Sessions
 ) -> None:
-    account, user_id = invite_patient(platform, mailbox, demo["admin"])
+    account, user_id = invite_patient(platform, mailbox, sessions.access_token("admin"))
     guess = Account(account.email, "Not-the-password-1")
     started = datetime.now(UTC)
     with httpx.Client(timeout=30, follow_redirects=False) as http:
@@ -556,6 +657,7 @@ def test_repeated_wrong_passwords_lock_the_account_even_against_the_right_one(
 def test_reusing_a_rotated_refresh_token_ends_the_whole_sign_in(
     platform: Platform, demo: dict[str, Any]
 ) -> None:
+    # A sign-in of its own (the patient needs no TOTP code): replaying ends it.
     started = datetime.now(UTC)
     signed_in = tokens_for(platform, demo["patient"])
     subject = claims_of(signed_in["access_token"])["sub"]
@@ -634,11 +736,45 @@ def test_a_cookie_request_without_its_csrf_token_is_refused_and_audited(
         ]
 
 
-# 8. The trail ---------------------------------------------------------------------------------
+# 8. The sign-in script -------------------------------------------------------------------------
+
+
+def test_the_sign_in_script_signs_every_demo_account_in(
+    platform: Platform, sessions: Sessions
+) -> None:
+    # Late in the module, so the TOTP codes spent by the module's sign-ins are usually old.
+    with sessions.signing_in_elsewhere():
+        result = subprocess.run(
+            [
+                sys.executable,
+                str(REPOSITORY / "scripts" / "sign_in.py"),
+                "--base-url",
+                platform.base_url,
+                "--demo",
+                "--demo-file",
+                str(platform.data.root / "demo-accounts.txt"),
+                "--json",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    assert result.returncode == 0, result.stderr
+    signed_in = [json.loads(line) for line in result.stdout.splitlines()]
+    assert sorted(role for line in signed_in for role in line["roles"]) == [
+        "admin",
+        "clinician",
+        "patient",
+    ]
+
+
+# 9. The trail ---------------------------------------------------------------------------------
 
 
 def test_the_admin_reads_the_refusals_and_finds_the_trail_intact(
-    platform: Platform, demo: dict[str, Any]
+    platform: Platform, sessions: Sessions
 ) -> None:
     # Runs last (file order): by now every attack above has been appended to the chain.
     probe = new_request_id()
@@ -648,7 +784,7 @@ def test_the_admin_reads_the_refusals_and_finds_the_trail_intact(
     assert refused.status_code == 401
     assert audit_records(platform, action="auth.token_rejected", request_id=probe)
     stored = len(audit_records(platform))
-    admin = bearer(tokens_for(platform, demo["admin"])["access_token"])
+    admin = bearer(sessions.access_token("admin"))
 
     with httpx.Client(timeout=60) as http:
         listed = http.get(

@@ -1,13 +1,16 @@
 """Fixtures: the real provider and its HTTP app.
 
 The real provider over a real PostgreSQL (the auth migrations applied), its HTTP app on a loopback
-port, mail kept in an outbox and audit records kept in a list.
+port, mail kept in an outbox (or sent to a real SMTP server, aiosmtpd on a loopback port, with
+`smtp_inbox`) and audit records kept in a list.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import email.message
+import re
 import secrets
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -15,9 +18,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import asyncpg
+import httpx
 import pytest
 import uvicorn
-from voiceassist_auth.adapters.mail import OutboxMailSender
+from aiosmtpd.controller import Controller
+from aiosmtpd.handlers import Message
+from voiceassist_auth.adapters.mail import OutboxMailSender, SmtpMailSender
 from voiceassist_auth.adapters.migrations import SCHEMA, SCRIPT_LOCATION
 from voiceassist_auth.config import Settings
 from voiceassist_auth.handlers.oidc import create_app
@@ -128,3 +134,65 @@ async def running(pool: asyncpg.Pool[asyncpg.Record]) -> AsyncIterator[Running]:
 
 
 ACCESS = timedelta(minutes=5)
+
+
+class Inbox(Message):
+    """What a real SMTP server (aiosmtpd, in its own thread) received."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list[email.message.Message] = []
+
+    def handle_message(self, message: email.message.Message) -> None:
+        self.messages.append(message)
+
+    def to(self, address: str) -> list[email.message.Message]:
+        """Return the messages received for ``address``."""
+        return [message for message in self.messages if message["To"] == address]
+
+    async def link_for(self, address: str, page: str) -> str:
+        """Wait for a mail to ``address`` with a link to ``page``; return the latest such link."""
+        pattern = re.compile(rf"https?://\S+/login-actions/{page}\?token=\S+")
+        for _ in range(200):
+            found = [
+                match[0] for message in self.to(address) if (match := pattern.search(body(message)))
+            ]
+            if found:
+                return found[-1]
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"no mail with a {page} link reached {address}")
+
+
+def body(message: email.message.Message) -> str:
+    """Return the text of a plain-text mail."""
+    payload = message.get_payload(decode=True)
+    return payload.decode() if isinstance(payload, bytes) else str(message.get_payload())
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Controller, Inbox]]:
+    """Return a real SMTP server on a loopback port, and what it receives."""
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield controller, inbox
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def smtp_inbox(running: Running, smtp: tuple[Controller, Inbox]) -> Inbox:
+    """Make the running provider send its mail through the real SMTP server; return its inbox."""
+    controller, inbox = smtp
+    running.provider.mail = SmtpMailSender(
+        "127.0.0.1", controller.port, sender="VoiceAssist <no-reply@voiceassist.test>"
+    )
+    return inbox
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    """Return an HTTP client that, like a test's eye, stops at every redirect."""
+    async with httpx.AsyncClient(follow_redirects=False, timeout=30) as client:
+        yield client

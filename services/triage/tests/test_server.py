@@ -7,16 +7,17 @@ PostgreSQL migrated by its own ``migrate`` command and a real NATS with JetStrea
 from __future__ import annotations
 
 import asyncio
-from uuid import UUID
+from datetime import UTC, datetime
+from uuid import UUID, uuid4
 
 import asyncpg
 import pytest
 from nats.js.errors import NotFoundError
 from voiceassist.common.v1 import clinical_pb2
 from voiceassist.triage.v1 import triage_pb2, triage_pb2_grpc
-from voiceassist_common.events import parse_event
+from voiceassist_common.events import GuestSessionUpgraded, new_event, parse_event
 from voiceassist_common.grpc.client import create_channel
-from voiceassist_common.messaging import connect
+from voiceassist_common.messaging import AUTH, connect, ensure_streams, publish
 from voiceassist_common.testing import (
     assert_migrate_creates_schema,
     health_status,
@@ -109,3 +110,50 @@ async def test_the_service_triages_records_and_announces(
         assert ambulances is not None
         assert ambulances >= 1
         assert sample_value(metrics, "voiceassist_triage_turn_seconds_count", rpc="Triage")
+
+
+async def test_a_guests_assessment_moves_to_the_account_they_sign_up_with(
+    fresh_postgres_dsn: str, nats_url: str
+) -> None:
+    await assert_migrate_creates_schema("voiceassist_triage", SCHEMA, fresh_postgres_dsn)
+    env = {"DATABASE_URL": fresh_postgres_dsn, "NATS_URL": nats_url}
+    guest, account = f"guest-{uuid4()}", str(uuid4())
+    client = await connect(nats_url, name="triage-server-test", max_wait_seconds=10)
+    js = client.jetstream()
+    await ensure_streams(js, (AUTH,))
+    try:
+        async with (
+            service_process("voiceassist_triage", env=env) as service,
+            create_channel(service.grpc_address) as channel,
+        ):
+            stub = triage_pb2_grpc.TriageServiceStub(channel)
+            as_guest = await stub.Triage(
+                triage_pb2.TriageRequest(
+                    patient=triage_pb2.Patient(age_years=58, sex=triage_pb2.SEX_MALE),
+                    evidence=CARDIAC_CHEST_PAIN,
+                    patient_subject=guest,
+                ),
+                timeout=30,
+            )
+            upgrade = GuestSessionUpgraded(
+                guest_subject=guest, user_subject=account, upgraded_at=datetime.now(UTC)
+            )
+            await publish(js, new_event(upgrade, source="auth"))
+
+            # The service consumes in the background, once its own NATS link is up.
+            mine: list[str] = []
+            async with asyncio.timeout(60):
+                while not mine:
+                    listed = await stub.ListAssessments(
+                        triage_pb2.ListAssessmentsRequest(patient_subject=account), timeout=30
+                    )
+                    mine = [a.assessment_id for a in listed.assessments]
+                    await asyncio.sleep(0.1)
+            left = await stub.ListAssessments(
+                triage_pb2.ListAssessmentsRequest(patient_subject=guest), timeout=30
+            )
+    finally:
+        await client.close()
+
+    assert mine == [as_guest.assessment_id]
+    assert list(left.assessments) == []

@@ -6,11 +6,8 @@ only way it can happen: as the table owner, disabling the append-only trigger fi
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import AsyncIterator, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
-from uuid import uuid4
+from datetime import timedelta
 
 import asyncpg
 import pytest
@@ -20,68 +17,28 @@ from voiceassist_admin.adapters.audit_store import (
     PostgresAuditStore,
 )
 from voiceassist_admin.adapters.migrations import SCHEMA, SCRIPT_LOCATION
-from voiceassist_admin.domain.audit import AuditEntry
-from voiceassist_common.db import create_pool, upgrade
-from voiceassist_common.settings import DatabaseSettings
+from voiceassist_admin.testing import EMPTY_TRAIL, NINE_AM
+from voiceassist_admin.testing import audit_entry as entry
+from voiceassist_common.testing import MigratedDatabase, migrated_database
 from voiceassist_localstack.postgres import EmbeddedPostgres
 
 pytestmark = pytest.mark.integration
 
-NINE_AM = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
-
-
-def entry(
-    *,
-    minutes: int = 0,
-    actor: str = "clinician-1",
-    action: str = "triage.assessment.read",
-    object_id: str = "a-1",
-) -> AuditEntry:
-    return AuditEntry(
-        record_id=uuid4(),
-        event_id=uuid4(),
-        occurred_at=NINE_AM + timedelta(minutes=minutes),
-        actor_id=actor,
-        actor_kind="user",
-        actor_role="clinician",
-        action=action,
-        object_type="triage_assessment",
-        object_id=object_id,
-        outcome="succeeded",
-        request_id="req-1",
-        source="triage",
-        patient_subject="patient-7",
-    )
-
 
 @pytest.fixture(scope="module")
-def migrated_dsn(postgres_server: EmbeddedPostgres) -> Iterator[str]:
+def database(postgres_server: EmbeddedPostgres) -> Iterator[MigratedDatabase]:
     """Create a database for this module, with the admin migrations applied once."""
-    name = f"test_{secrets.token_hex(6)}"
-    dsn = postgres_server.create_database(name)
-    # upgrade() runs its own event loop, and this fixture may be set up from inside a test's.
-    with ThreadPoolExecutor(max_workers=1) as thread:
-        settings = DatabaseSettings(database_url=dsn)
-        thread.submit(upgrade, settings, schema=SCHEMA, script_location=SCRIPT_LOCATION).result()
-    try:
-        yield dsn
-    finally:
-        postgres_server.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE);', "postgres")
+    with migrated_database(
+        postgres_server, schema=SCHEMA, script_location=SCRIPT_LOCATION
+    ) as database:
+        yield database
 
 
 @pytest.fixture
-async def pool(migrated_dsn: str) -> AsyncIterator[asyncpg.Pool[asyncpg.Record]]:
-    settings = DatabaseSettings(database_url=migrated_dsn, db_pool_min_size=1, db_pool_max_size=2)
-    pool = await create_pool(settings, schema=SCHEMA, application_name="admin-test")
+async def pool(database: MigratedDatabase) -> AsyncIterator[asyncpg.Pool[asyncpg.Record]]:
     # Each test starts from an empty trail, which only the owner can do, trigger disabled.
-    await pool.execute(
-        "ALTER TABLE audit_events DISABLE TRIGGER USER; TRUNCATE audit_events; "
-        "ALTER TABLE audit_events ENABLE TRIGGER USER"
-    )
-    try:
+    async with database.pool("admin-test", reset=EMPTY_TRAIL) as pool:
         yield pool
-    finally:
-        await pool.close()
 
 
 @pytest.fixture
@@ -141,6 +98,8 @@ async def test_an_owner_editing_a_row_behind_the_trigger_breaks_the_chain_at_tha
     assert not report.intact
     assert report.first_broken_sequence == 3
     assert report.problem == "hash mismatch"
+    edited = await pool.fetchval("SELECT record_id FROM audit_events WHERE sequence = 3")
+    assert report.first_broken_record_id == edited
 
 
 async def test_deleting_a_row_behind_the_trigger_is_found_as_a_gap(
@@ -161,6 +120,9 @@ async def test_deleting_a_row_behind_the_trigger_is_found_as_a_gap(
         2,
         "missing sequence",
     )
+    # The row found where the deleted one stood: the investigator's starting point.
+    after_gap = await pool.fetchval("SELECT record_id FROM audit_events WHERE sequence = 3")
+    assert report.first_broken_record_id == after_gap
 
 
 async def test_the_list_filters_by_actor_and_object_and_pages_newest_first(

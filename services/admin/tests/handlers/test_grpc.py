@@ -1,68 +1,23 @@
 """Administering users: each change reaches the identity provider and leaves an audit record.
 
-The provider is an in-memory `IdentityProvisioner`; the audit trail is the real `AuditTrail`
-with a publisher that keeps what it is given.
+The provider is the in-memory `IdentityProvisioner` adapter; the audit trail is the real
+`AuditTrail` with a publisher that keeps what it is given.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any, cast
 
 import pytest
 from voiceassist.admin.v1 import admin_pb2
 from voiceassist.common.v1 import identity_pb2
 from voiceassist_admin.adapters.audit_store import PostgresAuditStore
-from voiceassist_admin.domain.users import Invitation, UserAccount, UserPage, UserQuery
+from voiceassist_admin.adapters.memory_provisioner import InMemoryProvisioner
 from voiceassist_admin.handlers.grpc import SERVICE, AdminService
 from voiceassist_common.audit import AuditTrail
 from voiceassist_common.errors import CapabilityNotBuilt, InvalidArgument, NotFound
 from voiceassist_common.events import AuditRecordAppended, EventPayload
 from voiceassist_common.grpc.principal import Callers
-from voiceassist_common.tokens import Role
-
-
-class InMemoryProvisioner:
-    """Users in a dict, as an identity provider would keep them."""
-
-    def __init__(self) -> None:
-        self.users: dict[str, UserAccount] = {}
-
-    async def list_users(self, query: UserQuery, *, access_token: str | None) -> UserPage:
-        found = [u for u in self.users.values() if not query.roles or u.roles & query.roles]
-        return UserPage(users=tuple(found), total_size=len(found))
-
-    async def invite(self, invitation: Invitation, *, access_token: str | None) -> UserAccount:
-        user = UserAccount(
-            user_id=f"u-{len(self.users) + 1}",
-            email=invitation.email,
-            display_name=invitation.display_name,
-            roles=invitation.roles,
-            enabled=True,
-        )
-        self.users[user.user_id] = user
-        return user
-
-    def _get(self, user_id: str) -> UserAccount:
-        if user_id not in self.users:
-            raise NotFound("user not found")
-        return self.users[user_id]
-
-    async def set_roles(
-        self, user_id: str, roles: frozenset[Role], *, access_token: str | None
-    ) -> UserAccount:
-        self.users[user_id] = replace(self._get(user_id), roles=roles)
-        return self.users[user_id]
-
-    async def set_enabled(
-        self, user_id: str, enabled: bool, *, access_token: str | None
-    ) -> UserAccount:
-        self.users[user_id] = replace(self._get(user_id), enabled=enabled)
-        return self.users[user_id]
-
-    async def reset_mfa(self, user_id: str, *, access_token: str | None) -> UserAccount:
-        self.users[user_id] = replace(self._get(user_id), mfa_enrolled=False)
-        return self.users[user_id]
 
 
 class FakeContext:

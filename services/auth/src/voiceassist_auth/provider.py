@@ -6,7 +6,15 @@ the mail sender and the audit trail:
 
 - a password is checked only while the account is not locked and the client address is not
   throttled; five failures in fifteen minutes lock the account for fifteen minutes;
-- clinicians and admins finish signing in only after a TOTP code or a recovery code;
+- clinicians and admins finish signing in only after a TOTP code or a recovery code, and a
+  TOTP code signs in once: its time step, and every earlier one, is spent (RFC 6238 §5.2);
+- anyone may create a patient account (and only that) with a verified-later e-mail address;
+  an address that is taken is said to be taken, but each such try counts against the caller's
+  address like a failed sign-in, so the form cannot list the platform's users quickly;
+- a password reset mail goes only to an existing, enabled account, at most three in fifteen
+  minutes, and whoever asks is told the same thing either way;
+- the token endpoint serves each client from each address a burst of requests and then a
+  steady rate (429 with Retry-After beyond it);
 - an authorization code is single use, bound to its client, redirect URI and PKCE challenge
   (S256; public clients must use it); replaying a code ends the session it opened;
 - a refresh token is single use: each refresh hands out a new one, and presenting a used one
@@ -17,9 +25,10 @@ the mail sender and the audit trail:
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,7 +36,7 @@ from urllib.parse import urlsplit
 from uuid import UUID, uuid4
 
 from voiceassist_common.audit import AuditTrail
-from voiceassist_common.errors import FailedPrecondition, InvalidArgument, NotFound
+from voiceassist_common.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from voiceassist_common.events import ActorKind, AuditOutcome
 from voiceassist_common.tokens import Principal, Role, TokenRejected, TokenVerifier
 
@@ -49,6 +58,7 @@ from voiceassist_auth.domain.claims import (
     id_token_claims,
     userinfo_claims,
 )
+from voiceassist_auth.domain.rate_limits import RateLimit, TokenBuckets
 
 __all__ = [
     "CLI_CLIENT",
@@ -67,6 +77,8 @@ ADMIN_CLIENT = "voiceassist-admin"
 CODE_LIFETIME = timedelta(seconds=60)
 VERIFY_EMAIL_LIFETIME = timedelta(hours=24)
 RESET_LIFETIME = timedelta(hours=1)
+RESET_MAILS_PER_WINDOW = 3
+RESET_MAIL_WINDOW = timedelta(minutes=15)
 INVITE_LIFETIME = timedelta(days=7)
 
 Clock = Callable[[], datetime]
@@ -85,6 +97,8 @@ class Client:
     secret: str | None
     redirect_uris: tuple[str, ...] = ()
     loopback_callback: bool = False
+    self_registration: bool = True
+    """Whether its sign-in page offers patients to create an account (not the admin panel)."""
 
     @property
     def public(self) -> bool:
@@ -130,7 +144,7 @@ def default_clients(secret: str, web_redirect_uris: tuple[str, ...]) -> dict[str
     """Return the realm's three clients (issue #4): the web BFF, the admin panel and the CLI."""
     return {
         WEB_CLIENT: Client(WEB_CLIENT, secret, web_redirect_uris),
-        ADMIN_CLIENT: Client(ADMIN_CLIENT, secret, web_redirect_uris),
+        ADMIN_CLIENT: Client(ADMIN_CLIENT, secret, web_redirect_uris, self_registration=False),
         CLI_CLIENT: Client(CLI_CLIENT, None, loopback_callback=True),
     }
 
@@ -138,11 +152,14 @@ def default_clients(secret: str, web_redirect_uris: tuple[str, ...]) -> dict[str
 class OAuthError(Exception):
     """An OAuth error answer (RFC 6749 §5.2): ``error`` code, description, HTTP status."""
 
-    def __init__(self, error: str, description: str, status: int = 400) -> None:
+    def __init__(
+        self, error: str, description: str, status: int = 400, *, retry_after: int | None = None
+    ) -> None:
         super().__init__(f"{error}: {description}")
         self.error = error
         self.description = description
         self.status = status
+        self.retry_after = retry_after
 
 
 class SignInRefused(Exception):  # noqa: N818 - reads as the outcome at call sites
@@ -178,6 +195,7 @@ class Provider:
         clients: dict[str, Client],
         lifetimes: Lifetimes | None = None,
         policy: SignInPolicy | None = None,
+        token_rate: RateLimit | None = None,
         clock: Clock = utc_now,
     ) -> None:
         self.store = store
@@ -190,6 +208,8 @@ class Provider:
         self.lifetimes = lifetimes or Lifetimes()
         self.policy = policy or SignInPolicy()
         self.clock = clock
+        self.token_requests = TokenBuckets(token_rate or RateLimit())
+        self._background: set[asyncio.Task[None]] = set()
 
     # Accounts -------------------------------------------------------------------------------------
 
@@ -216,7 +236,7 @@ class Provider:
             raise InvalidArgument("practitioner_id: only clinicians are practitioners")
         password_hash = None
         if password is not None:
-            problem = credentials.password_problem(password)
+            problem = credentials.password_problem(password, personal=(email, display_name))
             if problem:
                 raise InvalidArgument(f"password: {problem}")
             password_hash = credentials.hash_password(password)
@@ -331,10 +351,75 @@ class Provider:
             return None
         return await self.store.set_email_verified(user_id)
 
+    async def register_patient(
+        self, *, email: str, display_name: str, password: str, ip: str, language: str = "en"
+    ) -> User:
+        """Create a patient account from the sign-up form and mail its verification link.
+
+        SignInRefused says what to correct. A taken address is refused as such (the person
+        must sign in instead), and counted against ``ip`` like a failed sign-in.
+        """
+        now = self.clock()
+        since = now - self.policy.failure_window
+        if self.policy.throttles_ip(
+            await self.store.failures_since(email=None, ip=ip, since=since)
+        ):
+            await self._audit("anonymous", "auth.registration_refused", None, AuditOutcome.DENIED)
+            raise SignInRefused("Too many attempts from your network. Try again later.")
+        email = normalise_email(email)
+        display_name = " ".join(display_name.split())
+        if not looks_like_email(email):
+            raise SignInRefused("Enter a valid e-mail address.")
+        if not display_name or len(display_name) > 200:
+            raise SignInRefused("Enter your name (at most 200 characters).")
+        problem = credentials.password_problem(password, personal=(email, display_name))
+        if problem:
+            raise SignInRefused(f"Choose another password: {problem}.")
+        try:
+            user = await self.create_user(
+                email=email,
+                display_name=display_name,
+                roles=frozenset({Role.PATIENT}),
+                password=password,
+                language=language if language in LANGUAGES else "en",
+            )
+        except AlreadyExists:
+            # Recorded without the address: a stranger's tries must not lock its owner out.
+            await self.store.record_attempt("", ip, succeeded=False, now=now)
+            await self._audit("anonymous", "auth.registration_refused", None, AuditOutcome.DENIED)
+            raise SignInRefused(_TAKEN) from None
+        except InvalidArgument as error:
+            raise SignInRefused(error.message) from None
+        await self._audit(str(user.id), "auth.registered", user.id, AuditOutcome.SUCCEEDED)
+        await self.send_email_verification(user)
+        return user
+
+    def request_password_reset_later(self, email: str) -> None:
+        """Start `request_password_reset` without waiting for it.
+
+        The page that asks answers at once, so how long it takes does not tell whether the
+        address has an account (a mail to send) or not.
+        """
+        self._in_background(self.request_password_reset(email))
+
     async def request_password_reset(self, email: str) -> None:
-        """Mail a reset link if the account exists and is enabled; say nothing either way."""
+        """Mail a reset link if the account exists and is enabled; say nothing either way.
+
+        At most RESET_MAILS_PER_WINDOW links per RESET_MAIL_WINDOW, so the form cannot be used to
+        flood someone's mailbox.
+        """
         user = await self.store.user_by_email(normalise_email(email))
         if user is None or not user.enabled:
+            return
+        recent = await self.store.count_action_tokens(
+            user.id,
+            "reset_password",
+            expiring_after=self.clock() + RESET_LIFETIME - RESET_MAIL_WINDOW,
+        )
+        if recent >= RESET_MAILS_PER_WINDOW:
+            await self._audit(
+                str(user.id), "auth.password_reset_throttled", user.id, AuditOutcome.DENIED
+            )
             return
         link = await self._action_link(user, "reset_password", RESET_LIFETIME, "reset-password")
         await self._send(
@@ -375,6 +460,21 @@ class Provider:
             credentials.digest(token), user.id, purpose, self.clock() + lifetime
         )
         return f"{self.issuer}/login-actions/{page}?token={token}"
+
+    def _in_background(self, work: Coroutine[object, object, None]) -> None:
+        task = asyncio.create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background_done)
+
+    def _background_done(self, task: asyncio.Task[None]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.warning("background work failed (%s)", type(task.exception()).__name__)
+
+    async def settle(self) -> None:
+        """Wait for the work started in the background (mail): at shutdown, and in tests."""
+        while self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
 
     async def _send(self, user: User, subject: str, body: str) -> None:
         try:
@@ -431,13 +531,25 @@ class Provider:
         return fresh is not None and fresh.locked_at(self.clock())
 
     async def check_second_factor(self, user: User, code: str, ip: str) -> None:
-        """Second step: a TOTP code, or a recovery code (spent by using it)."""
+        """Second step: a TOTP code, or a recovery code (spent by using it).
+
+        A TOTP code works once: its time step is spent, and a code of that step or an earlier one
+        is refused afterwards (RFC 6238 §5.2), as a failed attempt.
+        """
         now = self.clock()
         fresh = await self.store.user_by_id(user.id)
         if fresh is None or fresh.locked_at(now):
             raise SignInRefused(_LOCKED)
-        if fresh.totp_secret and credentials.totp_matches(fresh.totp_secret, code):
-            return
+        step = (
+            credentials.totp_step(fresh.totp_secret, code, at=now.timestamp())
+            if fresh.totp_secret
+            else None
+        )
+        if step is not None:
+            if await self.store.accept_totp_step(user.id, step):
+                return
+            await self.failed_step(user.email, ip, user)
+            raise SignInRefused(_LOCKED if await self._locked_now(user) else _TOTP_REPLAYED)
         recovery = credentials.normalise_recovery_code(code)
         if len(recovery) > 8 and await self.store.use_recovery_code(
             user.id, credentials.digest(recovery), now
@@ -447,13 +559,18 @@ class Provider:
         raise SignInRefused(_LOCKED if await self._locked_now(user) else "Invalid code.")
 
     async def enrol_totp(self, user: User, secret: str, code: str, ip: str) -> list[str]:
-        """Finish a TOTP enrolment with a first code; returns the recovery codes to show once."""
-        if not credentials.totp_matches(secret, code):
+        """Finish a TOTP enrolment with a first code; returns the recovery codes to show once.
+
+        The first code is spent like any other: it cannot sign in again.
+        """
+        now = self.clock()
+        step = credentials.totp_step(secret, code, at=now.timestamp())
+        if step is None:
             await self.failed_step(user.email, ip, user)
             raise SignInRefused("That code does not match. Check your authenticator's clock.")
         codes = credentials.new_recovery_codes()
         await self.store.enrol_totp(
-            user.id, secret, [credentials.digest(c) for c in codes], self.clock()
+            user.id, secret, [credentials.digest(c) for c in codes], now, accepted_step=step
         )
         await self._audit(str(user.id), "auth.mfa_enrolled", user.id, AuditOutcome.SUCCEEDED)
         return codes
@@ -501,6 +618,22 @@ class Provider:
         return code
 
     # Token endpoint ----------------------------------------------------------------------------
+
+    def check_token_rate(self, client_id: str | None, ip: str) -> None:
+        """Count one token request of ``client_id`` from ``ip``; OAuthError 429 past the limit.
+
+        Counted before the client authenticates, so guessing a client secret is slowed too.
+        """
+        key = f"{(client_id or '')[:64]}|{ip}"
+        retry_after = self.token_requests.take(key, self.clock().timestamp())
+        if retry_after is not None:
+            seconds = int(retry_after)
+            raise OAuthError(
+                "temporarily_unavailable",
+                f"too many token requests; retry in {seconds} s",
+                429,
+                retry_after=seconds,
+            )
 
     def authenticate_client(self, client_id: str | None, secret: str | None) -> Client:
         """Return the calling client; OAuthError invalid_client if unknown or the secret is bad."""
@@ -734,4 +867,9 @@ class RevokedToken(Exception):  # noqa: N818 - reads as the outcome at call site
 
 
 _LOCKED = "This account is locked after too many failed sign-ins. Try again in 15 minutes."
+_TAKEN = (
+    'An account with this e-mail address exists already. Sign in, or use "Forgot password?" '
+    "on the sign-in page."
+)
+_TOTP_REPLAYED = "This code was used already. Wait for your app to show the next one."
 _BAD_PASSWORD = "Invalid e-mail or password."  # noqa: S105 - a message, not a password

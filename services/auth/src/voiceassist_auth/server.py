@@ -3,7 +3,9 @@
 Serving opens the PostgreSQL pool confined to the ``auth`` schema, makes sure a signing key
 exists (and rotates it when due, checked hourly), starts the built-in OIDC provider's HTTP app
 on AUTH_HTTP_HOST:AUTH_HTTP_PORT next to the gRPC server, and dials NATS in the background for
-the audit trail (records wait in memory while NATS is down). In Keycloak mode
+the audit trail (records wait in memory while NATS is down) and for ``auth.guest.upgraded``
+(an upgrade made while NATS is down answers UNAVAILABLE and is finished by calling again).
+In Keycloak mode
 (OIDC_BUILTIN_PROVIDER=false) there is no HTTP app and no key: the service only verifies
 Keycloak's tokens. In development, AUTH_DEMO_ACCOUNTS_FILE seeds the demo accounts.
 """
@@ -21,9 +23,19 @@ import asyncpg
 import grpc
 import httpx
 import uvicorn
+from nats.js import JetStreamContext
 from voiceassist_common.audit import AuditTrail, jetstream_publisher
+from voiceassist_common.errors import Unavailable
+from voiceassist_common.events import Event, EventPayload
 from voiceassist_common.logging import configure_logging, safe
-from voiceassist_common.messaging import AUDIT, NatsUnavailableError, connect, ensure_streams
+from voiceassist_common.messaging import (
+    AUDIT,
+    AUTH,
+    NatsUnavailableError,
+    connect,
+    ensure_streams,
+    publish,
+)
 from voiceassist_common.runtime import read_command, run_service
 from voiceassist_common.settings import load_settings
 from voiceassist_common.tokens import JwksCache, TokenVerifier
@@ -41,6 +53,7 @@ logger = logging.getLogger(__name__)
 
 MIGRATIONS: Path = SCRIPT_LOCATION
 KEY_CHECK_SECONDS = 3600.0
+EVENT_ACK_SECONDS = 5.0
 
 __all__ = ["MIGRATIONS", "SCHEMA", "AuthProcess", "main", "migrate"]
 
@@ -144,6 +157,7 @@ class AuthProcess:
         self._http: uvicorn.Server | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._nats: object | None = None
+        self._js: JetStreamContext | None = None
         self.http_port: int | None = None
 
     async def start(self) -> None:
@@ -225,9 +239,16 @@ class AuthProcess:
             js = client.jetstream()
             # The stream may be declared by `make up` or the admin service; publishing will tell.
             with contextlib.suppress(Exception):
-                await ensure_streams(js, (AUDIT,))
+                await ensure_streams(js, (AUDIT, AUTH))
+            self._js = js
             self.audit.attach(jetstream_publisher(js, source=settings.service_name))
             return
+
+    async def publish_event(self, event: Event[EventPayload]) -> None:
+        """Store ``event`` in JetStream; Unavailable while NATS is not connected yet."""
+        if self._js is None:
+            raise Unavailable("NATS is not connected yet")
+        await publish(self._js, event, ack_wait_seconds=EVENT_ACK_SECONDS)
 
     def register(self, server: grpc.aio.Server) -> Sequence[str]:
         """Add AuthService over what `start` opened."""
@@ -235,6 +256,8 @@ class AuthProcess:
             server,
             provider=self.provider,
             keycloak_verifier=self._keycloak_verifier,
+            publish=self.publish_event,
+            source=self._settings.service_name,
         )
 
     async def stop(self) -> None:
@@ -248,7 +271,12 @@ class AuthProcess:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        if self.provider is not None:
+            # A reset or invitation mail still being sent is finished, not dropped.
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.provider.settle(), timeout=10)
         await self.audit.close()
+        self._js = None
         close = getattr(self._nats, "close", None)
         if close is not None:
             with contextlib.suppress(Exception):

@@ -2,34 +2,10 @@
 
 from __future__ import annotations
 
-import email
-from collections.abc import Iterator
-
-import pytest
 from aiosmtpd.controller import Controller
-from aiosmtpd.handlers import Message
 from voiceassist_auth.adapters.mail import Mail, SmtpMailSender
-from voiceassist_common.testing import free_port
 
-
-class Inbox(Message):
-    def __init__(self) -> None:
-        super().__init__()
-        self.messages: list[email.message.Message] = []
-
-    def handle_message(self, message: email.message.Message) -> None:
-        self.messages.append(message)
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Controller, Inbox]]:
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        yield controller, inbox
-    finally:
-        controller.stop()
+from ..conftest import Inbox
 
 
 async def test_a_reset_mail_reaches_the_smtp_server_with_its_link(

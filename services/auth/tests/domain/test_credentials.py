@@ -41,6 +41,20 @@ def test_the_current_totp_code_is_accepted_and_an_old_one_is_not() -> None:
     assert enrolment.qr_svg_data_uri().startswith("data:image/svg+xml")
 
 
+def test_a_totp_code_is_matched_to_its_time_step_within_one_step_of_drift() -> None:
+    secret = credentials.new_totp_enrolment("clinician@example.org").secret
+    totp = pyotp.TOTP(secret)
+    at = 1_800_000_015.0  # the middle of step 60_000_000
+    step = 60_000_000
+
+    assert credentials.totp_step(secret, totp.at(at), at=at) == step
+    assert credentials.totp_step(secret, totp.at(at - 30), at=at) == step - 1
+    assert credentials.totp_step(secret, totp.at(at + 30), at=at) == step + 1
+    assert credentials.totp_step(secret, totp.at(at - 60), at=at) is None
+    assert credentials.totp_step(secret, totp.at(at + 60), at=at) is None
+    assert credentials.totp_step(secret, "12 34 5", at=at) is None
+
+
 def test_recovery_codes_are_distinct_and_read_back_however_they_are_typed() -> None:
     codes = credentials.new_recovery_codes()
 

@@ -1,22 +1,27 @@
 """AuthService over gRPC.
 
-Token verification with revocation, user management for admins only, guest sessions, and Keycloak
-mode where the built-in user store is switched off.
+Token verification with revocation, user management for admins only, guest sessions (whose
+upgrade is announced on JetStream so the services re-key the guest's records), and Keycloak mode
+where the built-in user store is switched off.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 
 import grpc
 import pytest
+from nats.js import JetStreamContext
 from voiceassist.auth.v1 import auth_pb2, auth_pb2_grpc
 from voiceassist.common.v1 import identity_pb2
-from voiceassist_auth.handlers.grpc import AuthServicer
+from voiceassist_auth.handlers.grpc import AuthServicer, upgrade_event_id
 from voiceassist_auth.provider import Provider
+from voiceassist_common.events import Event, EventPayload, GuestSessionUpgraded, parse_event
 from voiceassist_common.grpc.client import create_channel
 from voiceassist_common.grpc.server import start_grpc_server
+from voiceassist_common.messaging import AUTH, connect, ensure_streams, publish
 from voiceassist_common.tokens import JwksCache, Role, TokenVerifier
 
 from ..conftest import Running
@@ -40,9 +45,43 @@ async def serve(servicer: AuthServicer) -> AsyncIterator[auth_pb2_grpc.AuthServi
         await server.stop(0)
 
 
+@dataclass
+class Announcements:
+    """A publisher keeping what it is given; ``failing`` makes it refuse, like a NATS outage."""
+
+    events: list[Event[EventPayload]] = field(default_factory=list)
+    failing: bool = False
+
+    async def __call__(self, event: Event[EventPayload]) -> None:
+        if self.failing:
+            raise ConnectionError("no JetStream acknowledgement")
+        self.events.append(event)
+
+    def upgrades(self) -> list[GuestSessionUpgraded]:
+        return [e.payload for e in self.events if isinstance(e.payload, GuestSessionUpgraded)]
+
+
 @pytest.fixture
-async def stub(running: Running) -> AsyncIterator[auth_pb2_grpc.AuthServiceAsyncStub]:
-    async with serve(AuthServicer(running.provider)) as stub:
+async def js(nats_url: str) -> AsyncIterator[JetStreamContext]:
+    client = await connect(nats_url, name="auth-grpc-test", max_wait_seconds=10)
+    try:
+        context = client.jetstream()
+        await ensure_streams(context, (AUTH,))
+        yield context
+    finally:
+        await client.close()
+
+
+@pytest.fixture
+def announcements() -> Announcements:
+    return Announcements()
+
+
+@pytest.fixture
+async def stub(
+    running: Running, announcements: Announcements
+) -> AsyncIterator[auth_pb2_grpc.AuthServiceAsyncStub]:
+    async with serve(AuthServicer(running.provider, publish=announcements)) as stub:
         yield stub
 
 
@@ -169,7 +208,7 @@ async def test_only_admins_manage_users_and_each_change_is_audited(
 
 
 async def test_a_guest_session_is_limited_and_can_be_upgraded_once(
-    running: Running, stub: auth_pb2_grpc.AuthServiceAsyncStub
+    running: Running, stub: auth_pb2_grpc.AuthServiceAsyncStub, announcements: Announcements
 ) -> None:
     guest = await stub.CreateGuestSession(auth_pb2.CreateGuestSessionRequest())
     assert guest.guest_subject.startswith("guest-")
@@ -188,14 +227,96 @@ async def test_a_guest_session_is_limited_and_can_be_upgraded_once(
     assert not (
         await stub.VerifyToken(auth_pb2.VerifyTokenRequest(token=guest.access_token))
     ).active
+    # Triage and scheduling learn which guest's records now belong to which account.
+    [announced] = announcements.upgrades()
+    assert (announced.guest_subject, announced.user_subject) == (guest.guest_subject, user_id)
+    assert "auth.guest_upgraded" in running.audit.actions()
+
+    # Someone else who got hold of the guest token cannot take the records a second time.
+    other, other_id = await token_for(running.provider, "kim@example.org", Role.PATIENT)
     with pytest.raises(grpc.aio.AioRpcError) as again:
+        await stub.UpgradeGuestSession(
+            auth_pb2.UpgradeGuestSessionRequest(
+                guest_access_token=guest.access_token, user_id=other_id
+            ),
+            metadata=bearer(other),
+        )
+    assert again.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert len(announcements.upgrades()) == 1
+
+
+async def test_an_upgrade_the_services_were_not_told_about_is_finished_by_calling_again(
+    running: Running, stub: auth_pb2_grpc.AuthServiceAsyncStub, announcements: Announcements
+) -> None:
+    guest = await stub.CreateGuestSession(auth_pb2.CreateGuestSessionRequest())
+    token, user_id = await token_for(running.provider, "sam@example.org", Role.PATIENT)
+    request = auth_pb2.UpgradeGuestSessionRequest(
+        guest_access_token=guest.access_token, user_id=user_id
+    )
+
+    announcements.failing = True
+    with pytest.raises(grpc.aio.AioRpcError) as lost:
+        await stub.UpgradeGuestSession(request, metadata=bearer(token))
+    assert lost.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert "call again" in (lost.value.details() or "")
+
+    announcements.failing = False
+    finished = await stub.UpgradeGuestSession(request, metadata=bearer(token))
+    again = await stub.UpgradeGuestSession(request, metadata=bearer(token))
+
+    assert finished.guest_subject == again.guest_subject == guest.guest_subject
+    # Both announcements carry one event id: JetStream stores the upgrade once.
+    assert {event.event_id for event in announcements.events} == {
+        upgrade_event_id(guest.guest_subject)
+    }
+    assert {(u.guest_subject, u.user_subject) for u in announcements.upgrades()} == {
+        (guest.guest_subject, user_id)
+    }
+
+
+async def test_an_account_cannot_claim_a_guest_session_for_another_account(
+    running: Running, stub: auth_pb2_grpc.AuthServiceAsyncStub, announcements: Announcements
+) -> None:
+    guest = await stub.CreateGuestSession(auth_pb2.CreateGuestSessionRequest())
+    token, _ = await token_for(running.provider, "sam@example.org", Role.PATIENT)
+    _, other_id = await token_for(running.provider, "kim@example.org", Role.PATIENT)
+
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await stub.UpgradeGuestSession(
+            auth_pb2.UpgradeGuestSessionRequest(
+                guest_access_token=guest.access_token, user_id=other_id
+            ),
+            metadata=bearer(token),
+        )
+
+    assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert announcements.upgrades() == []
+    assert (await stub.VerifyToken(auth_pb2.VerifyTokenRequest(token=guest.access_token))).active
+
+
+async def test_the_upgrade_is_stored_in_the_auth_stream(
+    running: Running, js: JetStreamContext
+) -> None:
+    async def to_jetstream(event: Event[EventPayload]) -> None:
+        await publish(js, event)
+
+    async with serve(AuthServicer(running.provider, publish=to_jetstream)) as stub:
+        guest = await stub.CreateGuestSession(auth_pb2.CreateGuestSessionRequest())
+        token, user_id = await token_for(running.provider, "sam@example.org", Role.PATIENT)
         await stub.UpgradeGuestSession(
             auth_pb2.UpgradeGuestSessionRequest(
                 guest_access_token=guest.access_token, user_id=user_id
             ),
             metadata=bearer(token),
         )
-    assert again.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+    stored = await js.get_last_msg(AUTH.name, GuestSessionUpgraded.subject)
+    event = parse_event(stored.data or b"", subject=GuestSessionUpgraded.subject)
+    assert isinstance(event.payload, GuestSessionUpgraded)
+    assert (event.payload.guest_subject, event.payload.user_subject) == (
+        guest.guest_subject,
+        user_id,
+    )
 
 
 async def test_in_keycloak_mode_user_calls_answer_failed_precondition() -> None:

@@ -12,8 +12,9 @@ import base64
 import hashlib
 import re
 import secrets
-from collections.abc import AsyncIterator
+import time
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
@@ -24,6 +25,7 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 from keycloak import KeycloakOpenID
 from keycloak.exceptions import KeycloakPostError
+from voiceassist_auth.domain.rate_limits import RateLimit, TokenBuckets
 from voiceassist_common.tokens import Role
 
 from ..conftest import CLIENT_SECRET, Running
@@ -114,12 +116,6 @@ async def exchange(
             "code_verifier": verifier,
         },
     )
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(follow_redirects=False, timeout=30) as client:
-        yield client
 
 
 async def add_user(running: Running, email: str, role: Role = Role.PATIENT) -> None:
@@ -297,6 +293,72 @@ async def test_a_clinician_enrols_totp_at_first_sign_in_then_needs_a_code(
     assert reused.status_code == 401
 
 
+async def test_a_totp_code_signs_in_once_and_an_older_one_never(
+    http: httpx.AsyncClient, running: Running
+) -> None:
+    await add_user(running, "dr.house@example.org", Role.CLINICIAN)
+    user = await running.provider.store.user_by_email("dr.house@example.org")
+    assert user is not None
+    secret = pyotp.random_base32()
+    await running.provider.store.enrol_totp(user.id, secret, [], running.provider.clock())
+    # The provider's clock stands still mid-step, so "now" and "the next step" cannot shift
+    # under the test.
+    pinned = datetime.fromtimestamp((int(time.time()) // 30) * 30 + 15, UTC)
+    running.provider.clock = lambda: pinned
+    totp = pyotp.TOTP(secret)
+    current, following = totp.at(pinned.timestamp()), totp.at(pinned.timestamp() + 30)
+
+    async def with_code(code: str) -> httpx.Response:
+        page = await submit(
+            http,
+            running,
+            await authorize(http, running, pkce().challenge),
+            email="dr.house@example.org",
+            password=PASSWORD,
+        )
+        assert 'name="code"' in page.text
+        return await submit(http, running, page, code=code)
+
+    code_from(await with_code(current))
+    replayed = await with_code(current)
+    # One step ahead is allowed for a phone's clock drift; it spends every step before it.
+    code_from(await with_code(following))
+    older = await with_code(current)
+
+    for refused in (replayed, older):
+        assert refused.status_code == 401
+        assert "location" not in refused.headers
+        assert "used already" in refused.text
+    assert running.audit.actions().count("auth.sign_in_failed") == 2
+    assert running.audit.actions().count("auth.sign_in") == 2
+
+
+async def test_the_code_that_confirmed_a_totp_enrolment_cannot_sign_in_again(
+    http: httpx.AsyncClient, running: Running
+) -> None:
+    await add_user(running, "dr.house@example.org", Role.CLINICIAN)
+    pinned = datetime.fromtimestamp((int(time.time()) // 30) * 30 + 15, UTC)
+    running.provider.clock = lambda: pinned
+    page = await authorize(http, running, pkce().challenge)
+    enrol = await submit(http, running, page, email="dr.house@example.org", password=PASSWORD)
+    secret = re.search(r"<code>([A-Z2-7]{32})</code>", enrol.text)
+    assert secret is not None
+    first = pyotp.TOTP(secret.group(1)).at(pinned.timestamp())
+    code_from(await submit(http, running, await submit(http, running, enrol, code=first)))
+
+    again = await submit(
+        http,
+        running,
+        await authorize(http, running, pkce().challenge),
+        email="dr.house@example.org",
+        password=PASSWORD,
+    )
+    replayed = await submit(http, running, again, code=first)
+
+    assert replayed.status_code == 401
+    assert "used already" in replayed.text
+
+
 async def test_refresh_rotates_and_reusing_an_old_refresh_token_signs_out(
     http: httpx.AsyncClient, running: Running
 ) -> None:
@@ -367,6 +429,35 @@ async def test_confidential_clients_must_authenticate(
     assert wrong.json()["error"] == "invalid_client"
     assert right.status_code == 400
     assert right.json()["error"] == "invalid_grant"
+
+
+async def test_the_token_endpoint_slows_one_client_at_one_address_down_with_429(
+    http: httpx.AsyncClient, running: Running
+) -> None:
+    now = [datetime.now(UTC)]
+    running.provider.clock = lambda: now[0]
+    running.provider.token_requests = TokenBuckets(RateLimit(burst=3, per_second=0.1))
+    token_url = f"{running.issuer}/protocol/openid-connect/token"
+    grant = {"grant_type": "refresh_token", "refresh_token": "not-a-token"}
+
+    async def ask(client_id: str = CLI, **headers: str) -> httpx.Response:
+        return await http.post(token_url, data={**grant, "client_id": client_id}, headers=headers)
+
+    served = [await ask() for _ in range(3)]
+    slowed = await ask()
+    other_client = await ask("voiceassist-web")
+    other_address = await ask(**{"X-Forwarded-For": "192.0.2.7"})
+    now[0] += timedelta(seconds=int(slowed.headers["retry-after"]))
+    later = await ask()
+
+    assert [reply.status_code for reply in served] == [400, 400, 400]
+    assert slowed.status_code == 429
+    assert slowed.json()["error"] == "temporarily_unavailable"
+    assert slowed.headers["retry-after"] == "10"
+    assert slowed.headers["cache-control"] == "no-store"
+    assert other_client.status_code == 401  # its own bucket; then its missing secret
+    assert other_address.status_code == 400
+    assert later.status_code == 400
 
 
 async def test_python_keycloak_works_unchanged(http: httpx.AsyncClient, running: Running) -> None:

@@ -4,8 +4,10 @@ Every service must start as a real process, report healthy, list its services th
 reflection, export ``voiceassist_`` metrics and stop cleanly on SIGTERM; a service whose
 capability is not built yet must refuse every RPC naming what is missing. `service_process`
 runs ``python -m voiceassist_<svc>`` on free loopback ports and `assert_pending_service`
-checks the rest, so a service's test file says only what differs. Nothing here imports pytest:
-failures are plain AssertionErrors with the process's log attached.
+checks the rest, so a service's test file says only what differs. A table owner's store tests
+get a throwaway database with its schema migrated from `migrated_database`, and a pool confined
+to that schema from `MigratedDatabase.pool`. Nothing here imports pytest: failures are plain
+AssertionErrors with the process's log attached.
 """
 
 from __future__ import annotations
@@ -13,17 +15,19 @@ from __future__ import annotations
 import asyncio
 import http.client
 import os
+import secrets
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import grpc
 from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
@@ -33,13 +37,19 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from voiceassist_common.grpc.client import create_channel
 
+if TYPE_CHECKING:
+    import asyncpg
+
 __all__ = [
+    "DatabaseServer",
+    "MigratedDatabase",
     "ServiceProcess",
     "answers_to_every_method",
     "assert_migrate_creates_schema",
     "assert_pending_service",
     "free_port",
     "health_status",
+    "migrated_database",
     "reflected_services",
     "sample_value",
     "scrape_metrics",
@@ -323,3 +333,69 @@ async def assert_migrate_creates_schema(module: str, schema: str, dsn: str) -> N
         await connection.close()
     if found != 1:
         raise AssertionError(f"schema {schema} missing after {module} migrate")
+
+
+class DatabaseServer(Protocol):
+    """A PostgreSQL server tests may create databases on (voiceassist_localstack's embedded one)."""
+
+    def create_database(self, name: str) -> str:
+        """Create database ``name`` owned by the application role; return its DSN."""
+        ...
+
+    def execute(self, sql: str, database: str | None = None) -> str:
+        """Run ``sql`` as the superuser in ``database``."""
+        ...
+
+
+@dataclass(frozen=True)
+class MigratedDatabase:
+    """A throwaway database holding one table owner's schema, migrated to head."""
+
+    dsn: str
+    schema: str
+
+    @asynccontextmanager
+    async def pool(
+        self, application_name: str, *, reset: str = "", max_size: int = 2
+    ) -> AsyncIterator[asyncpg.Pool[asyncpg.Record]]:
+        """Open a pool confined to the schema, as the service opens its own; close it after.
+
+        ``reset`` is SQL run once the pool is open (a TRUNCATE), so each test starts from
+        empty tables while the migrations run only once.
+        """
+        # Only table owners' tests get here; the database stack is the [db] extra.
+        from voiceassist_common.db import create_pool
+        from voiceassist_common.settings import DatabaseSettings
+
+        settings = DatabaseSettings(
+            database_url=self.dsn, db_pool_min_size=1, db_pool_max_size=max_size
+        )
+        pool = await create_pool(settings, schema=self.schema, application_name=application_name)
+        try:
+            if reset:
+                await pool.execute(reset)
+            yield pool
+        finally:
+            await pool.close()
+
+
+@contextmanager
+def migrated_database(
+    server: DatabaseServer, *, schema: str, script_location: str | Path
+) -> Iterator[MigratedDatabase]:
+    """Create a database on ``server`` with ``schema`` migrated to head; drop it on leaving."""
+    from voiceassist_common.db import upgrade
+    from voiceassist_common.settings import DatabaseSettings
+
+    name = f"test_{schema}_{secrets.token_hex(6)}"
+    dsn = server.create_database(name)
+    try:
+        # upgrade() runs its own event loop, and a fixture may be set up inside a test's.
+        with ThreadPoolExecutor(max_workers=1) as thread:
+            settings = DatabaseSettings(database_url=dsn)
+            thread.submit(
+                upgrade, settings, schema=schema, script_location=script_location
+            ).result()
+        yield MigratedDatabase(dsn=dsn, schema=schema)
+    finally:
+        server.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE);', "postgres")

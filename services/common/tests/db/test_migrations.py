@@ -25,7 +25,7 @@ SERVICES = [
 
 
 # Latest revision and tables of each schema; a service not listed is at "0001" with no tables.
-HEADS = {"triage": "0002", "auth": "0002", "admin": "0002"}
+HEADS = {"triage": "0002", "auth": "0003", "admin": "0002"}
 TABLES = {
     "triage": {"assessments"},
     "auth": {

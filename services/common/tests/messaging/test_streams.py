@@ -1,4 +1,4 @@
-"""The four event streams exist once, with the declared settings, however often services start."""
+"""The event streams exist once, with the declared settings, however often services start."""
 
 from datetime import timedelta
 from uuid import uuid4
@@ -21,6 +21,7 @@ from voiceassist_common.messaging import (
     ("subject", "stream"),
     [
         ("audit.record.appended", "AUDIT"),
+        ("auth.guest.upgraded", "AUTH"),
         ("triage.completed", "TRIAGE"),
         ("scheduling.appointment.booked", "SCHEDULING"),
         ("voice.turn.completed", "VOICE"),

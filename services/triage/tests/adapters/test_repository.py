@@ -7,17 +7,15 @@ One contract, two stores: every test runs against the in-memory store and agains
 from __future__ import annotations
 
 import asyncio
-import secrets
 from collections.abc import AsyncIterator, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
 import asyncpg
 import pytest
-from voiceassist_common.db import create_pool, upgrade
-from voiceassist_common.settings import DatabaseSettings
+from voiceassist_common.testing import MigratedDatabase, migrated_database
 from voiceassist_localstack.postgres import EmbeddedPostgres
 from voiceassist_triage.adapters.migrations import SCHEMA, SCRIPT_LOCATION
 from voiceassist_triage.adapters.repository import (
@@ -86,34 +84,25 @@ def assessment(
 
 
 @pytest.fixture(scope="module")
-def migrated_dsn(postgres_server: EmbeddedPostgres) -> Iterator[str]:
+def database(postgres_server: EmbeddedPostgres) -> Iterator[MigratedDatabase]:
     """Create a database for this module, with the triage migrations applied once."""
-    name = f"test_{secrets.token_hex(6)}"
-    dsn = postgres_server.create_database(name)
-    # upgrade() runs its own event loop, and this fixture may be set up from inside a test's.
-    with ThreadPoolExecutor(max_workers=1) as thread:
-        settings = DatabaseSettings(database_url=dsn)
-        thread.submit(upgrade, settings, schema=SCHEMA, script_location=SCRIPT_LOCATION).result()
-    try:
-        yield dsn
-    finally:
-        postgres_server.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE);', "postgres")
+    with migrated_database(
+        postgres_server, schema=SCHEMA, script_location=SCRIPT_LOCATION
+    ) as database:
+        yield database
 
 
-async def open_pool(dsn: str) -> asyncpg.Pool[asyncpg.Record]:
-    settings = DatabaseSettings(database_url=dsn, db_pool_min_size=1, db_pool_max_size=2)
-    pool = await create_pool(settings, schema=SCHEMA, application_name="triage-test")
-    await pool.execute("TRUNCATE assessments")
-    return pool
+def empty_store_pool(
+    database: MigratedDatabase,
+) -> AbstractAsyncContextManager[asyncpg.Pool[asyncpg.Record]]:
+    """Open a pool on the triage schema with no assessments stored."""
+    return database.pool("triage-test", reset="TRUNCATE assessments")
 
 
 @pytest.fixture
-async def pool(migrated_dsn: str) -> AsyncIterator[asyncpg.Pool[asyncpg.Record]]:
-    pool = await open_pool(migrated_dsn)
-    try:
+async def pool(database: MigratedDatabase) -> AsyncIterator[asyncpg.Pool[asyncpg.Record]]:
+    async with empty_store_pool(database) as pool:
         yield pool
-    finally:
-        await pool.close()
 
 
 @pytest.fixture(
@@ -123,11 +112,8 @@ async def store(request: pytest.FixtureRequest) -> AsyncIterator[AssessmentRepos
     if request.param == "memory":
         yield InMemoryAssessmentRepository()
         return
-    pool = await open_pool(request.getfixturevalue("migrated_dsn"))
-    try:
+    async with empty_store_pool(request.getfixturevalue("database")) as pool:
         yield PostgresAssessmentRepository(pool)
-    finally:
-        await pool.close()
 
 
 async def test_an_assessment_reads_back_exactly_as_recorded(store: AssessmentRepository) -> None:
@@ -169,6 +155,30 @@ async def test_the_list_is_newest_first_and_filtered_by_patient(
     assert [a.id for a in mine.assessments] == [second.id, first.id]
     assert (mine.total_size, mine.next_page_token) == (2, "")
     assert [a.id for a in everyone.assessments] == [someone_else.id, second.id, first.id]
+
+
+async def test_a_guests_assessments_move_to_their_account_once(
+    store: AssessmentRepository,
+) -> None:
+    guest = "guest-0b7d6f8e-3c1a-4e55-9a52-2f6f3f1d9c10"
+    as_guest = [assessment(minutes=1, subject=guest), assessment(minutes=2, subject=guest)]
+    earlier_own = assessment(minutes=0, subject="patient-1")
+    someone_else = assessment(minutes=3, subject="patient-2")
+    for item in (*as_guest, earlier_own, someone_else):
+        await store.add(item)
+
+    moved = await store.reassign_patient(guest, "patient-1")
+    moved_again = await store.reassign_patient(guest, "patient-1")
+
+    assert (moved, moved_again) == (2, 0)
+    mine = await store.list(AssessmentFilter(patient_subject="patient-1"), page_size=10)
+    assert [a.id for a in mine.assessments] == [as_guest[1].id, as_guest[0].id, earlier_own.id]
+    left = await store.list(AssessmentFilter(patient_subject=guest), page_size=10)
+    assert left.total_size == 0
+    # Everything but the owner is kept as recorded; nobody else's assessments move.
+    read = await store.get(as_guest[0].id)
+    assert read == replace(as_guest[0], patient_subject="patient-1")
+    assert await store.get(someone_else.id) == someone_else
 
 
 async def test_the_list_filters_by_window_and_level(store: AssessmentRepository) -> None:

@@ -1,6 +1,7 @@
 """The admin service's adapters to the outside world, behind small interfaces.
 
-What the admin service talks to: PostgreSQL (schema ``admin``; its Alembic migrations are in
-``migrations/``), the auth service, and NATS consumers that feed the analytics. Nothing but the
-migrations is here yet.
+PostgreSQL (schema ``admin``: the hash-chained audit trail in ``audit_store``; migrations in
+``migrations/``), and the identity provider behind ``IdentityProvisioner``: the auth service over
+gRPC (``auth_provisioner``), Keycloak's admin API through python-keycloak
+(``keycloak_provisioner``), or memory (``memory_provisioner``, for tests and demos).
 """

@@ -58,6 +58,9 @@ class ChainReport:
     checked: int
     first_broken_sequence: int | None = None
     problem: str = ""
+    first_broken_record_id: UUID | None = None
+    """The row where the break was found (for a gap, the row standing in the missing one's
+    place), so an investigator can find it by id even after sequences were rewritten."""
 
 
 def canonical(entry: AuditEntry, *, sequence: int, prev_hash: str) -> bytes:
@@ -97,11 +100,15 @@ def verify_chain(rows: Iterable[ChainedAuditEntry]) -> ChainReport:
     for row in rows:
         checked += 1
         if row.sequence != expected_sequence:
-            return ChainReport(False, checked, expected_sequence, "missing sequence")
+            return ChainReport(
+                False, checked, expected_sequence, "missing sequence", row.entry.record_id
+            )
         if row.prev_hash != previous:
-            return ChainReport(False, checked, row.sequence, "previous_hash mismatch")
+            return ChainReport(
+                False, checked, row.sequence, "previous_hash mismatch", row.entry.record_id
+            )
         if row.hash != chain_hash(row.entry, sequence=row.sequence, prev_hash=row.prev_hash):
-            return ChainReport(False, checked, row.sequence, "hash mismatch")
+            return ChainReport(False, checked, row.sequence, "hash mismatch", row.entry.record_id)
         previous = row.hash
         expected_sequence += 1
     return ChainReport(True, checked)

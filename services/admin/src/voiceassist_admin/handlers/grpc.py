@@ -207,6 +207,8 @@ class AdminService(admin_pb2_grpc.AdminServiceServicer):
         )
         if report.first_broken_sequence is not None:
             response.first_broken_sequence = report.first_broken_sequence
+        if report.first_broken_record_id is not None:
+            response.first_broken_record_id = str(report.first_broken_record_id)
         response.verify_time.FromDatetime(datetime.now(UTC))
         return response
 

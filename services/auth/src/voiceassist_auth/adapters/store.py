@@ -236,16 +236,26 @@ class AuthStore:
         return await self._update_user(user_id, "email_verified = true")
 
     async def enrol_totp(
-        self, user_id: UUID, secret: str, recovery_hashes: Sequence[str], now: datetime
+        self,
+        user_id: UUID,
+        secret: str,
+        recovery_hashes: Sequence[str],
+        now: datetime,
+        *,
+        accepted_step: int | None = None,
     ) -> User | None:
-        """Store the TOTP secret and replace the recovery codes, in one transaction."""
+        """Store the TOTP secret and replace the recovery codes, in one transaction.
+
+        ``accepted_step`` is the time step of the code that confirmed the enrolment: it is spent.
+        """
         async with self.pool.acquire() as connection, connection.transaction():
             row = await connection.fetchrow(
-                f"UPDATE users SET totp_secret = $2, mfa_enrolled_at = $3 WHERE id = $1 "
-                f"RETURNING {_USER_COLUMNS}",
+                f"UPDATE users SET totp_secret = $2, mfa_enrolled_at = $3, totp_last_step = $4 "
+                f"WHERE id = $1 RETURNING {_USER_COLUMNS}",
                 user_id,
                 secret,
                 now,
+                accepted_step,
             )
             await connection.execute("DELETE FROM recovery_codes WHERE user_id = $1", user_id)
             await connection.executemany(
@@ -259,11 +269,25 @@ class AuthStore:
         async with self.pool.acquire() as connection, connection.transaction():
             await connection.execute("DELETE FROM recovery_codes WHERE user_id = $1", user_id)
             row = await connection.fetchrow(
-                f"UPDATE users SET totp_secret = NULL, mfa_enrolled_at = NULL WHERE id = $1 "
+                f"UPDATE users SET totp_secret = NULL, mfa_enrolled_at = NULL, "
+                f"totp_last_step = NULL WHERE id = $1 "
                 f"RETURNING {_USER_COLUMNS}",
                 user_id,
             )
         return _user(row) if row else None
+
+    async def accept_totp_step(self, user_id: UUID, step: int) -> bool:
+        """Spend a TOTP time step: False when this step or a later one was accepted already.
+
+        One statement, so two sign-ins racing with the same code cannot both pass.
+        """
+        accepted = await self.pool.fetchval(
+            "UPDATE users SET totp_last_step = $2 WHERE id = $1 "
+            "AND (totp_last_step IS NULL OR totp_last_step < $2) RETURNING true",
+            user_id,
+            step,
+        )
+        return bool(accepted)
 
     async def use_recovery_code(self, user_id: UUID, code_hash: str, now: datetime) -> bool:
         """Spend one recovery code; False when it is unknown or spent."""
@@ -334,6 +358,22 @@ class AuthStore:
             purpose,
             expires_at,
         )
+
+    async def count_action_tokens(
+        self, user_id: UUID, purpose: str, *, expiring_after: datetime
+    ) -> int:
+        """Count the user's tokens for ``purpose`` that expire after ``expiring_after``.
+
+        Tokens of one purpose share a lifetime, so this counts those handed out recently.
+        """
+        count = await self.pool.fetchval(
+            "SELECT count(*) FROM action_tokens WHERE user_id = $1 AND purpose = $2 "
+            "AND expires_at > $3",
+            user_id,
+            purpose,
+            expiring_after,
+        )
+        return int(count or 0)
 
     async def use_action_token(
         self, token_hash: str, purposes: Sequence[str], now: datetime

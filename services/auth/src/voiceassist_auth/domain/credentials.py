@@ -1,7 +1,9 @@
 """The secrets a person proves who they are with, and how each is checked.
 
 Passwords are argon2id hashes (argon2-cffi's defaults, RFC 9106's second recommended profile);
-the second factor is TOTP (RFC 6238, pyotp) with single-use recovery codes for a lost phone.
+the second factor is TOTP (RFC 6238, pyotp) with single-use recovery codes for a lost phone. A
+TOTP code is matched to its time step (`totp_step`), so the provider can refuse a step it has
+accepted before (RFC 6238 §5.2: a code is good for one sign-in, not for its whole 30 seconds).
 Every random secret the provider hands out (codes, refresh tokens, e-mail links) is 256 bits
 from `secrets` and kept only as its SHA-256 digest: high-entropy secrets need no slow hash, and
 the digest is what lets a store find the row without holding the secret.
@@ -14,6 +16,8 @@ import base64
 import hashlib
 import hmac
 import secrets
+import time
+from collections.abc import Sequence
 
 import pyotp
 import segno
@@ -33,6 +37,7 @@ __all__ = [
     "password_problem",
     "pkce_s256_matches",
     "totp_matches",
+    "totp_step",
     "verify_password",
 ]
 
@@ -48,14 +53,54 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 
-def password_problem(password: str) -> str | None:
-    """Say what is wrong with a new password, or None when it is acceptable."""
+# Long enough for the length rule, yet among the first tried by anyone guessing (breach lists).
+_COMMON_PASSWORDS = frozenset(
+    {
+        "123456789012",
+        "1234567890123",
+        "12345678901234",
+        "123456789abc",
+        "1q2w3e4r5t6y",
+        "abcdefghijkl",
+        "administrator",
+        "changeme1234",
+        "iloveyou1234",
+        "letmein12345",
+        "password1234",
+        "password12345",
+        "password123456",
+        "passwordpassword",
+        "qwerty123456",
+        "qwertyuiop12",
+        "qwertyuiopasdf",
+        "welcome12345",
+    }
+)
+_SERVICE_WORDS = ("voiceassist",)
+
+
+def password_problem(password: str, *, personal: Sequence[str] = ()) -> str | None:
+    """Say what is wrong with a new password, or None when it is acceptable.
+
+    NIST SP 800-63B §5.1.1.2: a minimum length, no composition rules, but no password from a
+    list of commonly used ones nor one built from the service's name or the person's own
+    details (``personal``: their e-mail address and name).
+    """
     if len(password) < MIN_PASSWORD_LENGTH:
         return f"the password must have at least {MIN_PASSWORD_LENGTH} characters"
     if len(password) > MAX_PASSWORD_LENGTH:
         return f"the password must have at most {MAX_PASSWORD_LENGTH} characters"
     if len(set(password)) < 4:
         return "the password repeats too few characters"
+    folded = password.casefold()
+    if folded in _COMMON_PASSWORDS:
+        return "the password is one of the most common ones"
+    words = [*_SERVICE_WORDS]
+    for detail in personal:
+        detail = detail.casefold().strip()
+        words.append(detail.partition("@")[0] if "@" in detail else detail)
+    if any(len(word) >= 4 and word in folded for word in words):
+        return "the password must not contain your name, your e-mail address or the app's name"
     return None
 
 
@@ -99,15 +144,30 @@ def new_totp_enrolment(account: str) -> TotpEnrolment:
     return TotpEnrolment(pyotp.random_base32(), account)
 
 
-def totp_matches(secret: str, code: str, *, at: float | None = None) -> bool:
-    """Whether ``code`` is the current TOTP code (one 30 s step either side, for clock drift)."""
+TOTP_DRIFT_STEPS = 1
+"""Steps accepted either side of the current one: RFC 6238 §5.2 allows one for clock drift."""
+
+
+def totp_step(secret: str, code: str, *, at: float | None = None) -> int | None:
+    """Return the time step whose TOTP code ``code`` is, near ``at`` (now); None if none.
+
+    Codes of the current step and of one step either side are recognised (clock drift); the
+    caller refuses a step it accepted before for the same person.
+    """
     code = code.strip().replace(" ", "")
     if not (code.isdigit() and len(code) == 6):
-        return False
+        return None
     totp = pyotp.TOTP(secret)
-    if at is None:
-        return bool(totp.verify(code, valid_window=1))
-    return bool(totp.verify(code, for_time=int(at), valid_window=1))
+    current = totp.timecode(time.time() if at is None else at)
+    for step in range(current - TOTP_DRIFT_STEPS, current + TOTP_DRIFT_STEPS + 1):
+        if step >= 0 and hmac.compare_digest(totp.generate_otp(step), code):
+            return step
+    return None
+
+
+def totp_matches(secret: str, code: str, *, at: float | None = None) -> bool:
+    """Whether ``code`` is the current TOTP code (one 30 s step either side, for clock drift)."""
+    return totp_step(secret, code, at=at) is not None
 
 
 def new_recovery_codes(count: int = RECOVERY_CODE_COUNT) -> list[str]:

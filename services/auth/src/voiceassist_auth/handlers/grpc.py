@@ -6,13 +6,22 @@ The user RPCs change who may see patient data, so they need the caller's access 
 only, except GetUser of oneself. Each change is audited with the admin as actor.
 In Keycloak mode (OIDC_BUILTIN_PROVIDER=false) Keycloak owns the users: every user and guest
 RPC answers FAILED_PRECONDITION and VerifyToken checks Keycloak's tokens.
+
+UpgradeGuestSession joins a guest session to an account in two steps: the provider closes the
+guest session and records the account (one transaction), then the handler publishes
+``auth.guest.upgraded`` so triage (and later scheduling) re-key the guest's records. There is no
+outbox: when the publication fails the call answers UNAVAILABLE, and calling again with the same
+two tokens finds the session already upgraded to that account and publishes again (same event
+id, so JetStream stores it once; the consumers are idempotent anyway).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
 
 import grpc
 from google.protobuf import timestamp_pb2
@@ -23,13 +32,21 @@ from voiceassist_common.errors import (
     InvalidArgument,
     PermissionDenied,
     Unauthenticated,
+    Unavailable,
 )
+from voiceassist_common.events import Event, EventPayload, GuestSessionUpgraded, new_event
+from voiceassist_common.logging import safe
 from voiceassist_common.tokens import Principal, RejectionReason, Role, TokenRejected, TokenVerifier
 
 from voiceassist_auth.domain.accounts import User
 from voiceassist_auth.provider import Provider, RevokedToken
 
-__all__ = ["SERVICE", "AuthServicer", "register_auth_service"]
+__all__ = ["SERVICE", "AuthServicer", "EventPublisher", "register_auth_service", "upgrade_event_id"]
+
+EventPublisher = Callable[[Event[EventPayload]], Awaitable[object]]
+"""Stores an event in JetStream and returns once it is acknowledged; raises otherwise."""
+
+logger = logging.getLogger(__name__)
 
 SERVICE = auth_pb2.DESCRIPTOR.services_by_name["AuthService"]
 KEYCLOAK_MODE = (
@@ -114,12 +131,19 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
     """AuthService over the built-in provider, or over Keycloak's tokens alone."""
 
     def __init__(
-        self, provider: Provider | None, keycloak_verifier: TokenVerifier | None = None
+        self,
+        provider: Provider | None,
+        keycloak_verifier: TokenVerifier | None = None,
+        *,
+        publish: EventPublisher | None = None,
+        source: str = "auth",
     ) -> None:
         if (provider is None) == (keycloak_verifier is None):
             raise ValueError("give the built-in provider or a Keycloak verifier, not both")
         self._provider = provider
         self._keycloak = keycloak_verifier
+        self._publish = publish
+        self._source = source
 
     def _built_in(self) -> Provider:
         if self._provider is None:
@@ -280,9 +304,11 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
         request: auth_pb2.UpgradeGuestSessionRequest,
         context: grpc.aio.ServicerContext[Any, Any],
     ) -> auth_pb2.UpgradeGuestSessionResponse:
-        """Attach a guest's records to the caller's own account.
+        """Attach a guest's records to the caller's own account, and tell the services.
 
-        The caller proves they are that user with their own access token.
+        The caller proves they are that user with their own access token, and that they hold
+        the guest session with its token. Calling again with the same two tokens after an
+        UNAVAILABLE answer finishes the upgrade (see the module docstring).
         """
         provider = self._built_in()
         if not request.guest_access_token:
@@ -290,12 +316,71 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
         caller = await self._caller(context)
         if caller.subject != request.user_id and not caller.has_role(Role.ADMIN):
             raise PermissionDenied("a guest session is upgraded by the account it goes to")
-        user, guest_subject = await provider.upgrade_guest(
-            request.guest_access_token, request.user_id
+        try:
+            user, guest_subject = await provider.upgrade_guest(
+                request.guest_access_token, request.user_id
+            )
+            upgraded_at = provider.clock()
+        except FailedPrecondition:
+            earlier = await self._upgraded_before(provider, request)
+            if earlier is None:
+                raise
+            user, guest_subject, upgraded_at = earlier
+        await self._announce(
+            GuestSessionUpgraded(
+                guest_subject=guest_subject, user_subject=str(user.id), upgraded_at=upgraded_at
+            )
         )
         return auth_pb2.UpgradeGuestSessionResponse(
             user=user_message(user), guest_subject=guest_subject
         )
+
+    async def _upgraded_before(
+        self, provider: Provider, request: auth_pb2.UpgradeGuestSessionRequest
+    ) -> tuple[User, str, datetime] | None:
+        """Return the upgrade this guest token already made to ``request.user_id``, if any.
+
+        The token must still be genuine and unexpired (only its session has ended): a retry
+        proves the same two identities as the first call.
+        """
+        try:
+            principal = await provider.verifier.verify(request.guest_access_token)
+        except TokenRejected:
+            return None
+        if not principal.claims.get("voiceassist_guest") or principal.session_id is None:
+            return None
+        session = await provider.store.session(principal.session_id)
+        if session is None or session.upgraded_to is None or session.revoked_at is None:
+            return None
+        if str(session.upgraded_to) != request.user_id:
+            return None
+        return await provider.user(session.upgraded_to), principal.subject, session.revoked_at
+
+    async def _announce(self, upgrade: GuestSessionUpgraded) -> None:
+        if self._publish is None:
+            raise Unavailable(
+                "guest upgrades cannot be announced (no event stream); the upgrade is recorded, "
+                "call again once NATS is configured"
+            )
+        event = new_event(
+            upgrade, source=self._source, event_id=upgrade_event_id(upgrade.guest_subject)
+        )
+        try:
+            await self._publish(event)
+        except Exception as error:  # whatever the stream's failure, the answer is "call again"
+            logger.warning(
+                "%s not published (%s); the caller is asked to retry",
+                safe(GuestSessionUpgraded.subject),
+                safe(type(error).__name__),
+            )
+            raise Unavailable(
+                "the upgrade is recorded but the services were not told yet; call again"
+            ) from None
+
+
+def upgrade_event_id(guest_subject: str) -> UUID:
+    """Return the event id of a guest's upgrade: one per guest, so a retry is stored once."""
+    return uuid5(NAMESPACE_URL, f"voiceassist:auth.guest.upgraded:{guest_subject}")
 
 
 def _audiences(principal: Principal) -> set[str]:
@@ -310,9 +395,11 @@ def register_auth_service(
     *,
     provider: Provider | None,
     keycloak_verifier: TokenVerifier | None,
+    publish: EventPublisher | None = None,
+    source: str = "auth",
 ) -> Sequence[str]:
     """Add the AuthService handlers to ``server`` and return the services added."""
     auth_pb2_grpc.add_AuthServiceServicer_to_server(
-        AuthServicer(provider, keycloak_verifier), server
+        AuthServicer(provider, keycloak_verifier, publish=publish, source=source), server
     )
     return (SERVICE.full_name,)

@@ -2,8 +2,11 @@
 
 Clients (python-keycloak's KeycloakOpenID, the gateway's backend-for-frontend, the CLI) talk
 to it exactly as to Keycloak: discovery, JWKS, authorization code with PKCE, token (code and
-refresh), userinfo and RP-initiated logout. The gateway reverse-proxies ``/realms/`` here, so
-the issuer in the discovery document is the public one (OIDC_PUBLIC_ISSUER), not this port.
+refresh), userinfo and RP-initiated logout. Like Keycloak, it also serves patient sign-up at
+``.../registrations`` (the authorization request's parameters; the new patient comes back to
+the client signed in, with a code) and "forgot password" at ``login-actions/reset-credentials``.
+The gateway reverse-proxies ``/realms/`` here, so the issuer in the discovery document is the
+public one (OIDC_PUBLIC_ISSUER), not this port.
 
 Pages are rendered here without scripts; every response forbids framing and caching of
 credentials. Decisions are the provider's (voiceassist_auth.provider).
@@ -20,7 +23,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import unquote_plus, urlencode, urlsplit
 
 from joserfc import jws
 from joserfc.errors import JoseError
@@ -43,7 +46,7 @@ from voiceassist_auth.domain import credentials
 from voiceassist_auth.domain.accounts import User
 from voiceassist_auth.domain.claims import USER_SCOPE
 from voiceassist_auth.handlers import pages
-from voiceassist_auth.provider import OAuthError, Provider, RevokedToken, SignInRefused
+from voiceassist_auth.provider import Client, OAuthError, Provider, RevokedToken, SignInRefused
 
 __all__ = ["REALM_PATH", "create_app"]
 
@@ -53,6 +56,8 @@ REALM_PATH = "/realms/voiceassist"
 OIDC = f"{REALM_PATH}/protocol/openid-connect"
 FLOW_LIFETIME = timedelta(minutes=15)
 CSRF_COOKIE = "voiceassist_signin"
+RESET_CSRF_COOKIE = "voiceassist_reset"
+RESET_PAGE = f"{REALM_PATH}/login-actions/reset-credentials"
 _SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
@@ -72,10 +77,12 @@ def create_app(provider: Provider) -> Starlette:
         Route(f"{REALM_PATH}/.well-known/openid-configuration", endpoints.discovery),
         Route(f"{OIDC}/certs", endpoints.certs),
         Route(f"{OIDC}/auth", endpoints.authorize, methods=["GET", "POST"]),
+        Route(f"{OIDC}/registrations", endpoints.register, methods=["GET", "POST"]),
         Route(f"{OIDC}/token", endpoints.token, methods=["POST"]),
         Route(f"{OIDC}/userinfo", endpoints.userinfo, methods=["GET", "POST"]),
         Route(f"{OIDC}/logout", endpoints.logout, methods=["GET", "POST"]),
         Route(f"{REALM_PATH}/login-actions/verify-email", endpoints.verify_email),
+        Route(RESET_PAGE, endpoints.forgot_password, methods=["GET", "POST"]),
         Route(
             f"{REALM_PATH}/login-actions/{{page:str}}",
             endpoints.set_password,
@@ -98,6 +105,8 @@ def _oauth_error(error: OAuthError) -> Response:
     )
     if error.status == 401:
         response.headers["WWW-Authenticate"] = 'Basic realm="voiceassist"'
+    if error.retry_after is not None:
+        response.headers["Retry-After"] = str(error.retry_after)
     return _secure(response)
 
 
@@ -187,8 +196,26 @@ class _Endpoints:
     async def authorize(self, request: Request) -> Response:
         if request.method == "POST" and "flow" in (form := await request.form()):
             return await self._sign_in_step(request, form)
+        started = await self._start_flow(request, "password")
+        if not isinstance(started, SignInFlow):
+            return started
+        login_hint = request.query_params.get("login_hint", "")
+        return self._with_flow_cookie(self._password_page(started, None, login_hint), started)
+
+    async def register(self, request: Request) -> Response:
+        """Keycloak's registration path: the sign-up form, then back to the client signed in."""
+        if request.method == "POST" and "flow" in (form := await request.form()):
+            return await self._registration_step(request, form)
+        started = await self._start_flow(request, "register")
+        if not isinstance(started, SignInFlow):
+            return started
+        return self._with_flow_cookie(self._registration_page(started, None), started)
+
+    async def _start_flow(self, request: Request, stage: str) -> SignInFlow | Response:
+        """Check an authorization request and store its flow; else the answer refusing it."""
         params = dict(request.query_params)
         if request.method == "POST":
+            form = await request.form()
             params.update({k: str(v) for k, v in form.items()})
         client = self.provider.clients.get(params.get("client_id", ""))
         redirect_uri = params.get("redirect_uri", "")
@@ -216,6 +243,8 @@ class _Endpoints:
             return refuse("invalid_request", "code_challenge must be 43 to 128 characters")
         if client.public and not challenge:
             return refuse("invalid_request", "PKCE (S256) is required for this client")
+        if stage == "register" and not client.self_registration:
+            return refuse("access_denied", "this client does not offer sign-up")
         flow = SignInFlow(
             id=credentials.new_secret(),
             csrf_token=credentials.new_secret(),
@@ -225,14 +254,17 @@ class _Endpoints:
                 "state": state,
                 "nonce": params.get("nonce", ""),
                 "code_challenge": challenge or "",
+                "ui_locales": params.get("ui_locales", "")[:64],
             },
             user_id=None,
-            stage="password",
+            stage=stage,
             pending_totp_secret=None,
             expires_at=self.provider.clock() + FLOW_LIFETIME,
         )
         await self.provider.store.add_flow(flow)
-        response = self._password_page(flow, None, params.get("login_hint", ""))
+        return flow
+
+    def _with_flow_cookie(self, response: Response, flow: SignInFlow) -> Response:
         response.set_cookie(
             CSRF_COOKIE,
             flow.csrf_token,
@@ -244,14 +276,94 @@ class _Endpoints:
         )
         return response
 
+    async def _verified_flow(self, request: Request, form: FormData) -> SignInFlow | Response:
+        """Return the flow a form belongs to, if its CSRF token matches the form and the cookie."""
+        flow = await self.provider.store.flow(str(form.get("flow", "")), self.provider.clock())
+        if flow is None:
+            return self._page(
+                "Sign-in expired",
+                "<p>This sign-in expired. Go back to the app and start again.</p>",
+                400,
+            )
+        cookie = request.cookies.get(CSRF_COOKIE, "")
+        sent = str(form.get("csrf", ""))
+        if not (
+            hmac.compare_digest(sent.encode(), flow.csrf_token.encode())
+            and hmac.compare_digest(cookie.encode(), flow.csrf_token.encode())
+        ):
+            return self._page("Sign-in refused", "<p>The form could not be verified.</p>", 403)
+        return flow
+
+    def _flow_url(self, endpoint: str, flow: SignInFlow) -> str:
+        """Return the address starting the same authorization request at another endpoint."""
+        request = flow.request
+        query = {
+            "client_id": request["client_id"],
+            "redirect_uri": request["redirect_uri"],
+            "response_type": "code",
+            "scope": USER_SCOPE,
+        }
+        for name in ("state", "nonce", "ui_locales"):
+            if request.get(name):
+                query[name] = request[name]
+        if request.get("code_challenge"):
+            query["code_challenge"] = request["code_challenge"]
+            query["code_challenge_method"] = "S256"
+        return _with_query(f"{self.issuer}/protocol/openid-connect/{endpoint}", query)
+
     def _action(self) -> str:
         return f"{self.issuer}/protocol/openid-connect/auth"
 
     def _password_page(self, flow: SignInFlow, error: str | None, email: str = "") -> Response:
-        body = pages.error_line(error) + pages.form(
-            self._action(), flow.id, flow.csrf_token, pages.password_fields(email), "Sign in"
+        links = [("Forgot password?", f"{self.issuer}/login-actions/reset-credentials")]
+        client = self.provider.clients.get(flow.request["client_id"])
+        if client is not None and client.self_registration:
+            links.append(("Create an account", self._flow_url("registrations", flow)))
+        body = (
+            pages.error_line(error)
+            + pages.form(
+                self._action(), flow.id, flow.csrf_token, pages.password_fields(email), "Sign in"
+            )
+            + pages.links(links)
         )
         return self._page("Sign in", body, 200 if error is None else 401)
+
+    def _registration_page(
+        self, flow: SignInFlow, error: str | None, email: str = "", name: str = ""
+    ) -> Response:
+        body = (
+            pages.error_line(error)
+            + pages.form(
+                f"{self.issuer}/protocol/openid-connect/registrations",
+                flow.id,
+                flow.csrf_token,
+                pages.registration_fields(email, name),
+                "Create my account",
+            )
+            + pages.links([("I have an account: sign in", self._flow_url("auth", flow))])
+        )
+        return self._page("Create your account", body, 200 if error is None else 400)
+
+    async def _registration_step(self, request: Request, form: FormData) -> Response:
+        flow = await self._verified_flow(request, form)
+        if not isinstance(flow, SignInFlow):
+            return flow
+        if flow.stage != "register":
+            return self._page("Sign-in error", "<p>Unexpected step.</p>", 400)
+        email = str(form.get("email", ""))
+        name = str(form.get("name", ""))
+        password = str(form.get("password", ""))
+        ip = client_ip(request)
+        if not hmac.compare_digest(password.encode(), str(form.get("password_again", "")).encode()):
+            return self._registration_page(flow, "The two passwords differ.", email, name)
+        language = "fr" if flow.request.get("ui_locales", "").startswith("fr") else "en"
+        try:
+            user = await self.provider.register_patient(
+                email=email, display_name=name, password=password, ip=ip, language=language
+            )
+        except SignInRefused as refusal:
+            return self._registration_page(flow, refusal.message, email, name)
+        return await self._finish(flow, user, ("pwd",), ip)
 
     def _code_page(self, flow: SignInFlow, error: str | None) -> Response:
         body = pages.error_line(error) + pages.form(
@@ -273,20 +385,9 @@ class _Endpoints:
 
     async def _sign_in_step(self, request: Request, form: FormData) -> Response:
         provider = self.provider
-        flow = await provider.store.flow(str(form.get("flow", "")), provider.clock())
-        if flow is None:
-            return self._page(
-                "Sign-in expired",
-                "<p>This sign-in expired. Go back to the app and start again.</p>",
-                400,
-            )
-        cookie = request.cookies.get(CSRF_COOKIE, "")
-        sent = str(form.get("csrf", ""))
-        if not (
-            hmac.compare_digest(sent.encode(), flow.csrf_token.encode())
-            and hmac.compare_digest(cookie.encode(), flow.csrf_token.encode())
-        ):
-            return self._page("Sign-in refused", "<p>The form could not be verified.</p>", 403)
+        flow = await self._verified_flow(request, form)
+        if not isinstance(flow, SignInFlow):
+            return flow
         ip = client_ip(request)
         user = await provider.store.user_by_id(flow.user_id) if flow.user_id else None
         try:
@@ -359,7 +460,9 @@ class _Endpoints:
     async def token(self, request: Request) -> Response:
         form = await request.form()
         try:
-            client = self._client(request, form)
+            client_id, secret = self._client_credentials(request, form)
+            self.provider.check_token_rate(client_id, client_ip(request))
+            client = self.provider.authenticate_client(client_id, secret)
             grant_type = form.get("grant_type")
             if grant_type == "authorization_code":
                 verifier = form.get("code_verifier")
@@ -381,7 +484,12 @@ class _Endpoints:
         response.headers["Pragma"] = "no-cache"
         return _secure(response)
 
-    def _client(self, request: Request, form: FormData) -> Any:
+    def _client(self, request: Request, form: FormData) -> Client:
+        return self.provider.authenticate_client(*self._client_credentials(request, form))
+
+    @staticmethod
+    def _client_credentials(request: Request, form: FormData) -> tuple[str | None, str | None]:
+        """Return the client id and secret, from HTTP Basic or the form (RFC 6749 §2.3.1)."""
         client_id = form.get("client_id")
         secret = form.get("client_secret")
         header = request.headers.get("authorization", "")
@@ -391,12 +499,8 @@ class _Endpoints:
             except (binascii.Error, UnicodeDecodeError):
                 raise OAuthError("invalid_client", "malformed Basic credentials", 401) from None
             basic_id, _, basic_secret = decoded.partition(":")
-            from urllib.parse import unquote_plus
-
             client_id, secret = unquote_plus(basic_id), unquote_plus(basic_secret)
-        return self.provider.authenticate_client(
-            str(client_id) if client_id else None, str(secret) if secret else None
-        )
+        return (str(client_id) if client_id else None, str(secret) if secret else None)
 
     # Userinfo and logout ----------------------------------------------------------------------
 
@@ -424,8 +528,8 @@ class _Endpoints:
             params.update({k: str(v) for k, v in form.items()})
         if "refresh_token" in params and form is not None:
             try:
-                client = self._client(request, form)
-                await self.provider.logout_refresh_token(client, params["refresh_token"])
+                caller = self._client(request, form)
+                await self.provider.logout_refresh_token(caller, params["refresh_token"])
             except OAuthError as error:
                 return _oauth_error(error)
             return _secure(Response(status_code=204))
@@ -472,6 +576,35 @@ class _Endpoints:
         if user is None:
             return self._page("Link not valid", "<p>This link is not valid any more.</p>", 400)
         return self._page("Address confirmed", "<p>Thank you, your address is confirmed.</p>")
+
+    async def forgot_password(self, request: Request) -> Response:
+        """Ask for an address and mail it a reset link; the answer never tells if it has one."""
+        if request.method == "POST":
+            form = await request.form()
+            sent = str(form.get("csrf", ""))
+            cookie = request.cookies.get(RESET_CSRF_COOKIE, "")
+            if not (sent and hmac.compare_digest(sent.encode(), cookie.encode())):
+                return self._page("Request refused", "<p>The form could not be verified.</p>", 403)
+            self.provider.request_password_reset_later(str(form.get("email", ""))[:320])
+            return self._page("Check your mail", pages.RESET_REQUESTED)
+        csrf = credentials.new_secret()
+        body = pages.plain_form(
+            f"{self.issuer}/login-actions/reset-credentials",
+            {"csrf": csrf},
+            pages.reset_request_fields(),
+            "Send me a link",
+        )
+        response = self._page("Forgot your password?", body)
+        response.set_cookie(
+            RESET_CSRF_COOKIE,
+            csrf,
+            max_age=int(FLOW_LIFETIME.total_seconds()),
+            path=RESET_PAGE,
+            httponly=True,
+            secure=self.issuer.startswith("https://"),
+            samesite="lax",
+        )
+        return response
 
     async def set_password(self, request: Request) -> Response:
         page = request.path_params["page"]

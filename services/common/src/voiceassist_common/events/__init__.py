@@ -6,6 +6,7 @@ consume with `voiceassist_common.messaging.DurableConsumer`, which parses by sub
 """
 
 from voiceassist_common.events.audit import ActorKind, AuditOutcome, AuditRecordAppended
+from voiceassist_common.events.auth import GuestSessionUpgraded
 from voiceassist_common.events.envelope import (
     Code,
     Event,
@@ -59,6 +60,7 @@ __all__ = [
     "Event",
     "EventParseError",
     "EventPayload",
+    "GuestSessionUpgraded",
     "KnowledgeVersion",
     "LanguageTag",
     "OpaqueId",

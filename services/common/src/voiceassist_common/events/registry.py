@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from voiceassist_common.events.audit import AuditRecordAppended
+from voiceassist_common.events.auth import GuestSessionUpgraded
 from voiceassist_common.events.envelope import Event, EventPayload
 from voiceassist_common.events.scheduling import (
     AppointmentBooked,
@@ -30,6 +31,7 @@ from voiceassist_common.events.voice import (
 
 PAYLOAD_TYPES: tuple[type[EventPayload], ...] = (
     AuditRecordAppended,
+    GuestSessionUpgraded,
     TriageSessionStarted,
     TriageCompleted,
     AppointmentBooked,

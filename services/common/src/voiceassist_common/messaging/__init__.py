@@ -15,6 +15,7 @@ from voiceassist_common.messaging.kv import key_value
 from voiceassist_common.messaging.publishing import MSG_ID_HEADER, publish
 from voiceassist_common.messaging.streams import (
     AUDIT,
+    AUTH,
     SCHEDULING,
     STREAMS,
     TRIAGE,
@@ -27,6 +28,7 @@ from voiceassist_common.messaging.streams import (
 
 __all__ = [
     "AUDIT",
+    "AUTH",
     "MSG_ID_HEADER",
     "SCHEDULING",
     "STREAMS",

@@ -67,6 +67,17 @@ AUDIT = StreamSpec(
     # Refuse new records rather than silently drop old ones the trail may not have yet.
     discard=DiscardPolicy.NEW,
 )
+AUTH = StreamSpec(
+    name="AUTH",
+    subjects=("auth.>",),
+    description="Identity changes other services act on (guest sessions joined to accounts)",
+    # Long enough for a consumer that is down over a weekend to still move a guest's records.
+    max_age=timedelta(days=7),
+    max_bytes=64 * _MiB,
+    # Refuse new events rather than drop one a consumer has not read: a lost upgrade leaves the
+    # guest's assessments out of reach of their account.
+    discard=DiscardPolicy.NEW,
+)
 TRIAGE = StreamSpec(
     name="TRIAGE",
     subjects=("triage.>",),
@@ -89,7 +100,7 @@ VOICE = StreamSpec(
     max_bytes=256 * _MiB,
 )
 
-STREAMS: tuple[StreamSpec, ...] = (AUDIT, TRIAGE, SCHEDULING, VOICE)
+STREAMS: tuple[StreamSpec, ...] = (AUDIT, AUTH, TRIAGE, SCHEDULING, VOICE)
 """Every stream VoiceAssist declares."""
 
 # The settings ensure_streams owns; anything else on a stream is left as the server has it.

@@ -145,15 +145,27 @@ class IdentityProvider:
         separator = "&" if "?" in endpoints.authorization else "?"
         return f"{endpoints.authorization}{separator}{query}"
 
-    async def exchange_code(self, code: str, *, redirect_uri: str, code_verifier: str) -> TokenSet:
-        """Trade an authorization code for tokens."""
+    async def exchange_code(
+        self,
+        code: str,
+        *,
+        redirect_uri: str,
+        code_verifier: str,
+        browser_address: str | None = None,
+    ) -> TokenSet:
+        """Trade an authorization code for tokens.
+
+        ``browser_address`` goes on as X-Forwarded-For, so the provider's per-address limits
+        count each browser, not the gateway that speaks for all of them.
+        """
         return await self._token(
             {
                 "grant_type": "authorization_code",
                 "code": code,
                 "redirect_uri": redirect_uri,
                 "code_verifier": code_verifier,
-            }
+            },
+            browser_address=browser_address,
         )
 
     async def refresh(self, refresh_token: str) -> TokenSet:
@@ -198,13 +210,15 @@ class IdentityProvider:
             raise SignInRefusedError("invalid_id_token")
         return claims
 
-    async def _token(self, form: dict[str, str]) -> TokenSet:
+    async def _token(self, form: dict[str, str], *, browser_address: str | None = None) -> TokenSet:
         endpoints = await self.endpoints()
+        forwarded = {"X-Forwarded-For": browser_address} if browser_address else {}
         document = await self._json(
             "POST",
             endpoints.token,
             data=form,
             auth=(self.client_id, self._secret),
+            extra_headers=forwarded,
         )
         access_token = document.get("access_token")
         expires_in = document.get("expires_in", 300)
@@ -219,11 +233,12 @@ class IdentityProvider:
             id_token=id_token if isinstance(id_token, str) else None,
         )
 
-    async def _json(self, method: str, url: str, **options: Any) -> dict[str, Any]:
+    async def _json(
+        self, method: str, url: str, *, extra_headers: dict[str, str] | None = None, **options: Any
+    ) -> dict[str, Any]:
+        headers = {"Accept": "application/json", **(extra_headers or {})}
         try:
-            reply = await self._http.request(
-                method, url, headers={"Accept": "application/json"}, **options
-            )
+            reply = await self._http.request(method, url, headers=headers, **options)
         except httpx.HTTPError as failure:
             raise ProviderUnavailableError(type(failure).__name__) from None
         if reply.status_code >= 500:

@@ -53,7 +53,6 @@ _EVERYONE = frozenset({Permission.ACCOUNT_READ, Permission.SPEECH_USE, Permissio
 POLICY: Mapping[Audience, frozenset[Permission]] = {
     Audience.GUEST: _EVERYONE
     | {
-        Permission.ACCOUNT_UPGRADE,
         Permission.TRIAGE_ASSESS,
         Permission.TRIAGE_READ_OWN,
         Permission.SCHEDULING_SEARCH,
@@ -62,6 +61,8 @@ POLICY: Mapping[Audience, frozenset[Permission]] = {
     },
     Audience.PATIENT: _EVERYONE
     | {
+        # The account takes a guest session's records over (POST /api/v1/auth/guest/upgrade).
+        Permission.ACCOUNT_UPGRADE,
         Permission.TRIAGE_ASSESS,
         Permission.TRIAGE_READ_OWN,
         Permission.SCHEDULING_SEARCH,

@@ -61,6 +61,9 @@ class WebSession:
     id_token: str | None
     csrf_token: str
     guest: bool = False
+    guest_access_token: str | None = None
+    """The guest session this browser had when it signed in, kept until the account takes its
+    records over with POST /api/v1/auth/guest/upgrade (proof that the browser held it)."""
 
     def needs_refresh(self, now: float) -> bool:
         """Whether the access token expires within the refresh margin."""
@@ -84,6 +87,8 @@ class PendingSignIn:
     nonce: str
     return_to: str
     started_at: float
+    guest_session_key: str | None = None
+    """Store key of the guest session the browser held when it started signing in, if any."""
 
     def to_bytes(self) -> bytes:
         """Serialise for the session store."""

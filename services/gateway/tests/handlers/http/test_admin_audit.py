@@ -7,10 +7,7 @@ owner, with the append-only trigger disabled.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import AsyncIterator, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 from uuid import uuid4
 
@@ -19,14 +16,13 @@ import httpx
 import pytest
 from voiceassist_admin.adapters.audit_store import PostgresAuditStore
 from voiceassist_admin.adapters.migrations import SCHEMA, SCRIPT_LOCATION
-from voiceassist_admin.domain.audit import AuditEntry
 from voiceassist_admin.domain.users import IdentityProvisioner
 from voiceassist_admin.handlers.grpc import AdminService, registrar
+from voiceassist_admin.testing import EMPTY_TRAIL, audit_entry
 from voiceassist_common.audit import AuditTrail
-from voiceassist_common.db import create_pool, upgrade
 from voiceassist_common.grpc.principal import Callers
 from voiceassist_common.grpc.server import start_grpc_server
-from voiceassist_common.settings import DatabaseSettings
+from voiceassist_common.testing import MigratedDatabase, migrated_database
 from voiceassist_common.tokens import JwksCache, TokenVerifier
 from voiceassist_gateway.config import Settings
 from voiceassist_localstack.postgres import EmbeddedPostgres
@@ -36,64 +32,42 @@ pytestmark = pytest.mark.integration
 AUDIT = "/api/v1/admin/audit"
 ISSUER = "http://idp.test/realms/voiceassist"  # the stand-in provider of conftest.py
 ADMIN = "dddddddd-0000-4000-8000-000000000004"
-NINE_AM = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
-
-
-def entry(minutes: int, actor: str, action: str, object_id: str) -> AuditEntry:
-    return AuditEntry(
-        record_id=uuid4(),
-        event_id=uuid4(),
-        occurred_at=NINE_AM + timedelta(minutes=minutes),
-        actor_id=actor,
-        actor_kind="user",
-        actor_role="clinician",
-        action=action,
-        object_type="triage_assessment",
-        object_id=object_id,
-        outcome="succeeded",
-        request_id=f"req-{minutes}",
-        source="triage",
-        patient_subject="patient-7",
-    )
 
 
 @pytest.fixture(scope="module")
-def migrated_dsn(postgres_server: EmbeddedPostgres) -> Iterator[str]:
+def database(postgres_server: EmbeddedPostgres) -> Iterator[MigratedDatabase]:
     """Create a database for this module, with the admin migrations applied once."""
-    name = f"test_{secrets.token_hex(6)}"
-    dsn = postgres_server.create_database(name)
-    # upgrade() runs its own event loop, and this fixture may be set up from inside a test's.
-    with ThreadPoolExecutor(max_workers=1) as thread:
-        settings = DatabaseSettings(database_url=dsn)
-        thread.submit(upgrade, settings, schema=SCHEMA, script_location=SCRIPT_LOCATION).result()
-    try:
-        yield dsn
-    finally:
-        postgres_server.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE);', "postgres")
+    with migrated_database(
+        postgres_server, schema=SCHEMA, script_location=SCRIPT_LOCATION
+    ) as database:
+        yield database
 
 
 @pytest.fixture
-async def pool(migrated_dsn: str) -> AsyncIterator[asyncpg.Pool[asyncpg.Record]]:
-    settings = DatabaseSettings(database_url=migrated_dsn, db_pool_min_size=1, db_pool_max_size=2)
-    pool = await create_pool(settings, schema=SCHEMA, application_name="gateway-admin-test")
+async def pool(database: MigratedDatabase) -> AsyncIterator[asyncpg.Pool[asyncpg.Record]]:
     # Each test starts from an empty trail, which only the owner can do, trigger disabled.
-    await pool.execute(
-        "ALTER TABLE audit_events DISABLE TRIGGER USER; TRUNCATE audit_events; "
-        "ALTER TABLE audit_events ENABLE TRIGGER USER"
-    )
-    try:
+    async with database.pool("gateway-admin-test", reset=EMPTY_TRAIL) as pool:
         yield pool
-    finally:
-        await pool.close()
 
 
 @pytest.fixture
 async def store(pool: asyncpg.Pool[asyncpg.Record]) -> PostgresAuditStore:
     """Return the trail holding three reads of assessments by two clinicians, a minute apart."""
     trail = PostgresAuditStore(pool)
-    await trail.append(entry(0, "clinician-1", "triage.assessment.read", "a-1"))
-    await trail.append(entry(1, "clinician-2", "triage.assessment.read", "a-2"))
-    await trail.append(entry(2, "clinician-1", "triage.assessment.list", "list"))
+    for minutes, actor, action, object_id in (
+        (0, "clinician-1", "triage.assessment.read", "a-1"),
+        (1, "clinician-2", "triage.assessment.read", "a-2"),
+        (2, "clinician-1", "triage.assessment.list", "list"),
+    ):
+        await trail.append(
+            audit_entry(
+                minutes=minutes,
+                actor=actor,
+                action=action,
+                object_id=object_id,
+                request_id=f"req-{minutes}",
+            )
+        )
     return trail
 
 
@@ -211,8 +185,12 @@ async def test_an_edited_row_is_named_as_the_first_broken_one(
     assert response.status_code == 200, response.text
     report = response.json()
     assert report["intact"] is False
-    assert report["first_broken"]["sequence"] == 2
-    assert report["first_broken"]["problem"] == "hash mismatch"
+    edited = await pool.fetchval("SELECT record_id FROM audit_events WHERE sequence = 2")
+    assert report["first_broken"] == {
+        "sequence": 2,
+        "record_id": str(edited),
+        "problem": "hash mismatch",
+    }
     assert admin_records[-1].outcome.value == "failed"
 
 

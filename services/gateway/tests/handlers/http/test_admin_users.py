@@ -15,79 +15,18 @@ from uuid import uuid4
 import httpx
 import pytest
 from voiceassist_admin.adapters.audit_store import PostgresAuditStore
-from voiceassist_admin.domain.users import Invitation, UserAccount, UserPage, UserQuery
+from voiceassist_admin.adapters.memory_provisioner import InMemoryProvisioner
 from voiceassist_admin.handlers.grpc import AdminService, registrar
 from voiceassist_common.audit import AuditTrail
-from voiceassist_common.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from voiceassist_common.grpc.principal import Callers
 from voiceassist_common.grpc.server import GrpcServer, start_grpc_server
-from voiceassist_common.tokens import JwksCache, Role, TokenVerifier
+from voiceassist_common.tokens import JwksCache, TokenVerifier
 from voiceassist_gateway.config import Settings
 
 USERS = "/api/v1/admin/users"
 ISSUER = "http://idp.test/realms/voiceassist"  # the stand-in provider of conftest.py
 PROBLEM = "application/problem+json"
 ADMIN = "dddddddd-0000-4000-8000-000000000004"
-
-
-class InMemoryProvisioner:
-    """Accounts in a dict, refusing what an identity provider refuses."""
-
-    def __init__(self) -> None:
-        self.users: dict[str, UserAccount] = {}
-        self.mfa_reset_allowed = True
-
-    async def list_users(self, query: UserQuery, *, access_token: str | None) -> UserPage:
-        if query.page_token:
-            raise InvalidArgument("page_token is not a token this provider issued")
-        found = sorted(
-            (
-                user
-                for user in self.users.values()
-                if (not query.roles or user.roles & query.roles)
-                and (query.enabled is None or user.enabled is query.enabled)
-                and user.email.lower().startswith(query.text.lower())
-            ),
-            key=lambda user: user.email,
-        )
-        return UserPage(users=tuple(found), total_size=len(found))
-
-    async def invite(self, invitation: Invitation, *, access_token: str | None) -> UserAccount:
-        if any(user.email == invitation.email for user in self.users.values()):
-            raise AlreadyExists("a user has this e-mail address")
-        user = UserAccount(
-            user_id=str(uuid4()),
-            email=invitation.email,
-            display_name=invitation.display_name,
-            roles=invitation.roles,
-            enabled=True,
-        )
-        self.users[user.user_id] = user
-        return user
-
-    def _get(self, user_id: str) -> UserAccount:
-        if user_id not in self.users:
-            raise NotFound("user not found")
-        return self.users[user_id]
-
-    async def set_roles(
-        self, user_id: str, roles: frozenset[Role], *, access_token: str | None
-    ) -> UserAccount:
-        self.users[user_id] = replace(self._get(user_id), roles=roles)
-        return self.users[user_id]
-
-    async def set_enabled(
-        self, user_id: str, enabled: bool, *, access_token: str | None
-    ) -> UserAccount:
-        self.users[user_id] = replace(self._get(user_id), enabled=enabled)
-        return self.users[user_id]
-
-    async def reset_mfa(self, user_id: str, *, access_token: str | None) -> UserAccount:
-        user = self._get(user_id)
-        if not self.mfa_reset_allowed:
-            raise FailedPrecondition("MFA is managed by the external identity provider")
-        self.users[user_id] = replace(user, mfa_enrolled=False)
-        return self.users[user_id]
 
 
 class RecordedAudit:

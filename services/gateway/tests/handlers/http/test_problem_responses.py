@@ -138,9 +138,6 @@ async def test_placeholder_answers_501_naming_capability_and_issue(
 ) -> None:
     pending = operation["x-voiceassist-pending"]
     pending.setdefault("issue", None)  # the OpenAPI document leaves out nulls
-    if path.endswith("/guest/upgrade"):  # only a guest may upgrade their session
-        guest = idp.access_token("guest-1", (), guest=True)
-        client.headers["Authorization"] = f"Bearer {guest}"
     response = await client.request(method.upper(), concrete(path, operation))
     problem = assert_problem(response, 501)
     assert problem["type"] == "urn:voiceassist:problem:capability-pending"

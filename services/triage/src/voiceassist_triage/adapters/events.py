@@ -106,6 +106,11 @@ class JetStreamOutcomes:
             self._client, self._js = client, js
             self.ready.set()
 
+    @property
+    def jetstream(self) -> JetStreamContext | None:
+        """The JetStream context once connected (`ready`), for the service's consumers."""
+        return self._js
+
     async def completed(self, event: TriageCompleted) -> None:
         """Publish ``event`` under the assessment id; count and log a drop instead of raising."""
         js = self._js

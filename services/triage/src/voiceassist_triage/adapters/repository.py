@@ -13,6 +13,10 @@ Both implementations honour one contract (tests/adapters/test_repository.py runs
 against each): newest first, filters on patient, time window and levels, and keyset paging
 whose opaque token is bound to the filters it was issued for.
 
+A guest who signs up or in keeps their assessments: `reassign_patient` moves every assessment
+recorded under the guest's subject to the account's (on ``auth.guest.upgraded``; run again, it
+finds nothing left to move).
+
 Reads filter by the patient subject the caller names, and nothing more: deciding which
 assessments a caller may read (their own, their practice's patients, an admin's) is object-level
 authorisation, which arrives with identity and access in issue #4.
@@ -23,6 +27,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import dataclasses
 import hashlib
 import json
 from collections.abc import AsyncIterator, Sequence
@@ -155,6 +160,13 @@ class AssessmentRepository(Protocol):
         """
         ...
 
+    async def reassign_patient(self, from_subject: str, to_subject: str) -> int:
+        """Record every assessment of ``from_subject`` as ``to_subject``'s; return how many moved.
+
+        Idempotent: once moved, nothing is left under ``from_subject``.
+        """
+        ...
+
 
 @dataclass(frozen=True)
 class _Cursor:
@@ -241,6 +253,13 @@ class InMemoryAssessmentRepository:
         ]
         return _page(after[: page_size + 1], where, page_size, len(matching))
 
+    async def reassign_patient(self, from_subject: str, to_subject: str) -> int:
+        """Move every assessment of ``from_subject`` to ``to_subject``; return how many moved."""
+        moved = [a for a in self._assessments.values() if a.patient_subject == from_subject]
+        for item in moved:
+            self._assessments[item.id] = dataclasses.replace(item, patient_subject=to_subject)
+        return len(moved)
+
 
 _COLUMNS = """
     assessment_id, create_time, patient_subject, conversation_id, language, age_years,
@@ -272,6 +291,8 @@ ORDER BY create_time DESC, assessment_id DESC
 LIMIT $7
 """  # noqa: S608 - only fixed text is formatted in; values are parameters
 _COUNT = f"SELECT count(*) FROM assessments WHERE {_FILTERS}"  # noqa: S608 - fixed text
+# Uses the assessments_of_patient index; one statement, so a reader sees all moved or none.
+_REASSIGN = "UPDATE assessments SET patient_subject = $2 WHERE patient_subject = $1"
 
 
 def _answers_json(answers: Sequence[Answer]) -> str:
@@ -431,3 +452,10 @@ class PostgresAssessmentRepository:
             )
             total = await connection.fetchval(_COUNT, *filters)
         return _page([_from_row(row) for row in rows], where, page_size, int(total))
+
+    async def reassign_patient(self, from_subject: str, to_subject: str) -> int:
+        """Move every assessment of ``from_subject`` to ``to_subject``; return how many moved."""
+        async with self._connection() as connection:
+            status = await connection.execute(_REASSIGN, from_subject, to_subject)
+        # asyncpg returns the command tag, "UPDATE <rows>".
+        return int(status.rsplit(" ", 1)[-1])

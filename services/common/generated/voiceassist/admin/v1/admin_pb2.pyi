@@ -714,6 +714,7 @@ class VerifyAuditChainResponse(_message.Message):
     FIRST_BROKEN_SEQUENCE_FIELD_NUMBER: _builtins.int
     PROBLEM_FIELD_NUMBER: _builtins.int
     VERIFY_TIME_FIELD_NUMBER: _builtins.int
+    FIRST_BROKEN_RECORD_ID_FIELD_NUMBER: _builtins.int
     intact: _builtins.bool
     """True when every row's hash matches its content and the previous row, with no gaps."""
     checked_count: _builtins.int
@@ -722,6 +723,10 @@ class VerifyAuditChainResponse(_message.Message):
     """Sequence of the first row that fails; unset when intact."""
     problem: _builtins.str
     """What is wrong with it, e.g. "hash mismatch", "previous_hash mismatch", "missing sequence"."""
+    first_broken_record_id: _builtins.str
+    """Record id of the row where the chain breaks (for "missing sequence", the row found in the
+    missing one's place); empty when intact.
+    """
     @_builtins.property
     def verify_time(self) -> _timestamp_pb2.Timestamp:
         """When the check ran."""
@@ -734,10 +739,11 @@ class VerifyAuditChainResponse(_message.Message):
         first_broken_sequence: _builtins.int | None = ...,
         problem: _builtins.str = ...,
         verify_time: _timestamp_pb2.Timestamp | None = ...,
+        first_broken_record_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_first_broken_sequence", b"_first_broken_sequence", "first_broken_sequence", b"first_broken_sequence", "verify_time", b"verify_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_first_broken_sequence", b"_first_broken_sequence", "checked_count", b"checked_count", "first_broken_sequence", b"first_broken_sequence", "intact", b"intact", "problem", b"problem", "verify_time", b"verify_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_first_broken_sequence", b"_first_broken_sequence", "checked_count", b"checked_count", "first_broken_record_id", b"first_broken_record_id", "first_broken_sequence", b"first_broken_sequence", "intact", b"intact", "problem", b"problem", "verify_time", b"verify_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__first_broken_sequence: _TypeAlias = _typing.Literal["first_broken_sequence"]  # noqa: Y015
     _WhichOneofArgType__first_broken_sequence: _TypeAlias = _typing.Literal["_first_broken_sequence", b"_first_broken_sequence"]  # noqa: Y015

@@ -8,6 +8,12 @@ SameSite=Lax, Path=/). `GET /auth/session` says who is signed in and hands out t
 that cookie-authenticated changes must echo in `X-CSRF-Token`; `POST /auth/logout` ends the
 session at the provider and clears the cookie. Guests start their session with `POST
 /api/v1/auth/guest` (handlers/http/api/auth.py), which lands in the same store.
+
+A guest who signs in (or up) from their guest session keeps it: /auth/login notes the guest
+session, /auth/callback carries its token into the new account session and forgets the guest
+one, and `GET /auth/session` then says `guest_upgrade_pending`. Nothing moves until the signed-in
+account confirms with `POST /api/v1/auth/guest/upgrade`, so the proof of both identities (the
+guest token and the account's token) stays server-side from start to end.
 """
 
 from __future__ import annotations
@@ -98,6 +104,7 @@ async def login(
         nonce=nonce,
         return_to=safe_return_path(return_to),
         started_at=keeper.clock(),
+        guest_session_key=await _guest_session_key(request, keeper),
     )
     try:
         await keeper.sessions.put(storage_key("sign_in", state), pending.to_bytes())
@@ -111,6 +118,26 @@ async def login(
         logger.warning("cannot start a sign-in: %s", safe(str(error)))
         raise _unavailable() from None
     return RedirectResponse(target, status_code=302, headers={"Cache-Control": "no-store"})
+
+
+async def _guest_session_key(request: Request, keeper: Gatekeeper) -> str | None:
+    """Return the store key of the guest session this browser holds, if it holds one."""
+    session_id = request.cookies.get(SESSION_COOKIE)
+    if not session_id:
+        return None
+    key = storage_key("session", session_id)
+    session = await load_session(keeper, key)
+    return key if session is not None and session.guest else None
+
+
+async def _guest_token_to_carry(keeper: Gatekeeper, pending: PendingSignIn) -> str | None:
+    """Take the guest session the sign-in started from out of the store; return its token."""
+    if pending.guest_session_key is None:
+        return None
+    guest = await load_session(keeper, pending.guest_session_key)
+    # The browser's cookie is about to name the account; the guest session ends here.
+    await keeper.sessions.delete(pending.guest_session_key)
+    return guest.access_token if guest is not None and guest.guest else None
 
 
 @router.get("/callback", summary="Finish signing in (the provider redirects here)")
@@ -135,7 +162,10 @@ async def callback(
         raise HTTPException(400, "The identity provider did not sign you in; start again.")
     try:
         tokens = await keeper.provider.exchange_code(
-            code, redirect_uri=callback_url(request), code_verifier=pending.code_verifier
+            code,
+            redirect_uri=callback_url(request),
+            code_verifier=pending.code_verifier,
+            browser_address=request.client.host if request.client else None,
         )
         if tokens.id_token is None:
             raise SignInRefusedError("no_id_token")
@@ -156,6 +186,9 @@ async def callback(
         id_token=tokens.id_token,
         csrf_token=new_secret(),
         guest=is_guest(principal),
+        guest_access_token=None
+        if is_guest(principal)
+        else await _guest_token_to_carry(keeper, pending),
     )
     session_id = await start_session(keeper, session)
     await keeper.audit.record(
@@ -205,6 +238,7 @@ async def read_session(request: Request, response: Response) -> dict[str, Any]:
         "permissions": sorted(permissions_of(principal)),
         "expires_at": principal.expires_at.isoformat(),
         "csrf_token": session.csrf_token,
+        "guest_upgrade_pending": session.guest_access_token is not None,
     }
 
 

@@ -7,17 +7,16 @@ caller is an admin, performs the change at the identity provider (the built-in a
 Keycloak) and audits every change, read and check of the trail itself, so these routes do not
 record a second copy.
 
-Its refusals become problem+json: INVALID_ARGUMENT is a 422 naming the field at fault,
-NOT_FOUND a 404, PERMISSION_DENIED a 403, UNAUTHENTICATED a 401, FAILED_PRECONDITION and
-ALREADY_EXISTS a 409, UNAVAILABLE a 503 and a missed deadline a 504. The service's own wording
-is not repeated: the gateway words each answer itself (domain/problems.py).
+Its refusals become problem+json (grpc_refusals.py): INVALID_ARGUMENT is a 422 naming the
+field at fault, NOT_FOUND a 404, PERMISSION_DENIED a 403, UNAUTHENTICATED a 401,
+FAILED_PRECONDITION and ALREADY_EXISTS a 409, UNAVAILABLE a 503 and a missed deadline a 504.
+The service's own wording is not repeated: the gateway words each answer itself.
 
 Practitioners and analytics stay placeholders (501) until issue #7.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
@@ -25,16 +24,9 @@ from uuid import UUID
 
 import grpc
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.exceptions import RequestValidationError
 from google.protobuf.timestamp_pb2 import Timestamp
-
-# googleapis-common-protos ships no type information for its generated modules.
-from google.rpc import status_pb2  # type: ignore[import-untyped]
-from starlette.exceptions import HTTPException
 from voiceassist.admin.v1 import admin_pb2
-from voiceassist.common.v1 import paging_pb2, problem_pb2
-from voiceassist_common.grpc.principal import bearer_metadata
-from voiceassist_common.logging import safe
+from voiceassist.common.v1 import paging_pb2
 from voiceassist_common.tokens import Role
 
 from voiceassist_gateway.adapters.admin import AdminClient
@@ -52,19 +44,22 @@ from voiceassist_gateway.handlers.http.api.admin_models import (
     roles_to_proto,
 )
 from voiceassist_gateway.handlers.http.api.admin_models import User as UserJson
+from voiceassist_gateway.handlers.http.api.grpc_refusals import (
+    QUERY_NAMES,
+    Backend,
+    FieldErrors,
+    call_backend,
+    problem_of,
+    request_refused,
+)
 from voiceassist_gateway.handlers.http.api.pending import pending
 from voiceassist_gateway.handlers.http.identity import Caller, Require, needs
 from voiceassist_gateway.handlers.http.problem_responses import request_id_of
-
-logger = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
 CALL_TIMEOUT_SECONDS = 10.0
 """How long a route waits for the admin service (an invitation sends mail; allow for it)."""
-
-PROBLEM_DETAILS_KEY = "grpc-status-details-bin"
-REQUEST_ID_KEY = "x-request-id"
 
 Req = TypeVar("Req")
 Resp = TypeVar("Resp")
@@ -91,14 +86,7 @@ _FIELD_MESSAGES: Mapping[str, str] = {
     "page_token": "is not valid for these filters; start again from the first page",
 }
 # Where a proto field sits in the REST request, when the names differ.
-_REST_NAMES: Mapping[str, str] = {
-    "page.page_size": "page_size",
-    "page.page_token": "page_token",
-    "window.start_time": "start_time",
-    "window.end_time": "end_time",
-    "window": "start_time",
-    "roles": "role",
-}
+_REST_NAMES: Mapping[str, str] = {**QUERY_NAMES, "roles": "role"}
 
 
 def admin_client(request: Request) -> AdminClient:
@@ -390,53 +378,16 @@ async def _call(
     *,
     location: str,
 ) -> Resp:
-    """Call the admin service as the caller; a refusal becomes the HTTP error to show.
-
-    ``location`` is where a refused field sits in the REST request ("path", "query", "body").
-    """
-    metadata = bearer_metadata(caller.access_token)
+    """Call the admin service as the caller, with the request id its audit records carry."""
     request_id = request_id_of(request.scope)
-    if request_id:
-        metadata += ((REQUEST_ID_KEY, request_id),)
-    try:
-        return await rpc(message, timeout=CALL_TIMEOUT_SECONDS, metadata=metadata)
-    except grpc.aio.AioRpcError as error:
-        raise _refusal(error, location) from None
+    return await call_backend(
+        _ADMIN, rpc, message, caller, location=location, request_id=request_id
+    )
 
 
-def _refusal(error: grpc.aio.AioRpcError, location: str) -> Exception:
-    code = error.code()
-    if code is grpc.StatusCode.INVALID_ARGUMENT:
-        return RequestValidationError(_violations(error, location))
-    if code is grpc.StatusCode.NOT_FOUND:
-        return HTTPException(404, "No user has this id.")
-    if code is grpc.StatusCode.PERMISSION_DENIED:
-        return HTTPException(403, "Your role does not allow this.")
-    if code is grpc.StatusCode.UNAUTHENTICATED:
-        return HTTPException(401, "The admin service did not accept your sign-in.")
-    if code is grpc.StatusCode.ALREADY_EXISTS:
-        return HTTPException(409, "A user with this e-mail address exists already.")
-    if code is grpc.StatusCode.FAILED_PRECONDITION:
-        return HTTPException(
-            409, "The identity provider cannot make this change in its current state."
-        )
-    if code is grpc.StatusCode.UNAVAILABLE:
-        return HTTPException(
-            503,
-            "The admin service or its identity provider is unavailable; try again shortly.",
-            headers={"Retry-After": "5"},
-        )
-    if code is grpc.StatusCode.DEADLINE_EXCEEDED:
-        return HTTPException(504, "The admin service did not answer in time.")
-    # The service's wording may describe the failure in its own terms; the client gets the
-    # request id to quote, the log gets the status.
-    logger.warning("admin service answered %s", safe(code.name))
-    return HTTPException(502, "The admin service could not answer; quote the request id.")
-
-
-def _violations(error: grpc.aio.AioRpcError, location: str) -> list[dict[str, Any]]:
+def _violations(error: grpc.aio.AioRpcError, location: str) -> FieldErrors:
     """Name the refused fields: from the Problem the service attaches, else its first word."""
-    problem = _problem(error)
+    problem = problem_of(error)
     if problem is not None and problem.violations:
         fields = [violation.field for violation in problem.violations]
     else:
@@ -444,8 +395,7 @@ def _violations(error: grpc.aio.AioRpcError, location: str) -> list[dict[str, An
         first = (error.details() or "").split(" ", 1)[0]
         fields = [first] if first in _FIELD_MESSAGES else []
     if not fields:
-        refused = "the admin service refused the request"
-        return [{"loc": (location,), "msg": refused, "type": "invalid_argument"}]
+        return request_refused(_ADMIN, location)
     return [
         {
             "loc": _location(field, location),
@@ -465,14 +415,16 @@ def _location(field: str, location: str) -> tuple[str, ...]:
     return (location, *field.split("."))
 
 
-def _problem(error: grpc.aio.AioRpcError) -> problem_pb2.Problem | None:
-    metadata: Any = error.trailing_metadata() or ()
-    for key, value in metadata:
-        if key != PROBLEM_DETAILS_KEY:
-            continue
-        status = status_pb2.Status.FromString(value)
-        for detail in status.details:
-            problem = problem_pb2.Problem()
-            if detail.Unpack(problem):
-                return problem
-    return None
+_ADMIN = Backend(
+    name="admin service",
+    not_found="No user has this id.",
+    field_errors=_violations,
+    conflicts={
+        grpc.StatusCode.ALREADY_EXISTS: "A user with this e-mail address exists already.",
+        grpc.StatusCode.FAILED_PRECONDITION: (
+            "The identity provider cannot make this change in its current state."
+        ),
+    },
+    unavailable="The admin service or its identity provider is unavailable; try again shortly.",
+    timeout_seconds=CALL_TIMEOUT_SECONDS,
+)

@@ -220,7 +220,7 @@ class BrokenRow(BaseModel):
 
     sequence: int = Field(description="Its position in the chain.")
     record_id: str | None = Field(
-        description="Its id, when the admin service names it (it reports the sequence today)."
+        description="Its audit record id (the row found where the chain breaks); null if unknown."
     )
     problem: str = Field(
         description='What is wrong: "hash mismatch", "previous_hash mismatch", "missing sequence".'
@@ -242,7 +242,7 @@ class ChainVerification(BaseModel):
         if message.HasField("first_broken_sequence"):
             broken = BrokenRow(
                 sequence=message.first_broken_sequence,
-                record_id=None,
+                record_id=message.first_broken_record_id or None,
                 problem=message.problem or "broken",
             )
         return cls(

@@ -1,10 +1,10 @@
 """REST face of the triage service (issue #3): parse, diagnose, triage, explain, assessments.
 
 Each route validates its JSON body (triage_models.py), calls ``voiceassist.triage.v1`` and
-returns the answer as JSON. The service's refusals become problem+json: INVALID_ARGUMENT is a
-422 naming the field at fault (from the Problem the service attaches), NOT_FOUND a 404,
-UNAVAILABLE a 503 and a missed deadline a 504. Texts from the request are never repeated in an
-error: what a patient types is PHI.
+returns the answer as JSON. The service's refusals become problem+json (grpc_refusals.py):
+INVALID_ARGUMENT is a 422 naming the field at fault (from the Problem the service attaches),
+NOT_FOUND a 404, UNAVAILABLE a 503 and a missed deadline a 504. Texts from the request are never
+repeated in an error: what a patient types is PHI.
 
 Every route needs a signed-in caller (handlers/http/identity.py) whose access token is forwarded
 to the triage service, which records a patient's assessments under their own subject and lets
@@ -14,7 +14,6 @@ assessments are audited here (`triage.assessment.create|read|list`).
 
 from __future__ import annotations
 
-import logging
 import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
@@ -22,21 +21,23 @@ from uuid import UUID
 
 import grpc
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.exceptions import RequestValidationError
 from google.protobuf.timestamp_pb2 import Timestamp
-
-# googleapis-common-protos ships no type information for its generated modules.
-from google.rpc import status_pb2  # type: ignore[import-untyped]
 from starlette.exceptions import HTTPException
-from voiceassist.common.v1 import paging_pb2, problem_pb2, time_window_pb2
+from voiceassist.common.v1 import paging_pb2, time_window_pb2
 from voiceassist.triage.v1 import triage_pb2
 from voiceassist_common.events import AuditOutcome, UrgencyLevel
-from voiceassist_common.grpc.principal import bearer_metadata
-from voiceassist_common.logging import safe
 
 from voiceassist_gateway.adapters.triage import TriageClient
 from voiceassist_gateway.domain.access import Permission
 from voiceassist_gateway.domain.problems import Problem
+from voiceassist_gateway.handlers.http.api.grpc_refusals import (
+    QUERY_NAMES,
+    Backend,
+    FieldErrors,
+    call_backend,
+    problem_of,
+    request_refused,
+)
 from voiceassist_gateway.handlers.http.api.triage_models import (
     Assessment as AssessmentJson,
 )
@@ -56,14 +57,10 @@ from voiceassist_gateway.handlers.http.api.triage_models import (
 from voiceassist_gateway.handlers.http.identity import Caller, Require, gatekeeper_of
 from voiceassist_gateway.handlers.http.problem_responses import request_id_of
 
-logger = logging.getLogger(__name__)
-
 router = APIRouter(prefix="/triage", tags=["triage"])
 
 CALL_TIMEOUT_SECONDS = 10.0
 """How long a route waits for the triage service (a turn normally takes milliseconds)."""
-
-PROBLEM_DETAILS_KEY = "grpc-status-details-bin"
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     503: {"model": Problem, "description": "The triage service is unavailable; retry shortly."},
@@ -279,45 +276,13 @@ async def _call(
     rpc: grpc.aio.UnaryUnaryMultiCallable[Req, Resp], message: Req, caller: Caller, *, location: str
 ) -> Resp:
     """Call the triage service as the caller; a refusal becomes the HTTP error to show."""
-    try:
-        return await rpc(
-            message,
-            timeout=CALL_TIMEOUT_SECONDS,
-            metadata=bearer_metadata(caller.access_token),
-        )
-    except grpc.aio.AioRpcError as error:
-        raise _refusal(error, location) from None
+    return await call_backend(_TRIAGE, rpc, message, caller, location=location)
 
 
-def _refusal(error: grpc.aio.AioRpcError, location: str) -> Exception:
-    code = error.code()
-    if code is grpc.StatusCode.INVALID_ARGUMENT:
-        return RequestValidationError(_violations(error, location))
-    if code is grpc.StatusCode.NOT_FOUND:
-        return HTTPException(404, "No assessment has this id.")
-    if code is grpc.StatusCode.PERMISSION_DENIED:
-        return HTTPException(403, "Your role does not allow this.")
-    if code is grpc.StatusCode.UNAUTHENTICATED:
-        return HTTPException(401, "The triage service did not accept your sign-in.")
-    if code is grpc.StatusCode.UNAVAILABLE:
-        return HTTPException(
-            503,
-            "The triage service is unavailable; try again shortly.",
-            headers={"Retry-After": "5"},
-        )
-    if code is grpc.StatusCode.DEADLINE_EXCEEDED:
-        return HTTPException(504, "The triage service did not answer in time.")
-    # The service's details may describe the failure in its own terms; the client gets the
-    # request id to quote, the log gets the status.
-    logger.warning("triage service answered %s", safe(code.name))
-    return HTTPException(502, "The triage service could not answer; quote the request id.")
-
-
-def _violations(error: grpc.aio.AioRpcError, location: str) -> list[dict[str, Any]]:
-    problem = _problem(error)
+def _violations(error: grpc.aio.AioRpcError, location: str) -> FieldErrors:
+    problem = problem_of(error)
     if problem is None or not problem.violations:
-        refused = "the triage service refused the request"
-        return [{"loc": (location,), "msg": refused, "type": "invalid_argument"}]
+        return request_refused(_TRIAGE, location)
     return [
         {
             "loc": (location, *_rest_path(violation.field, location)),
@@ -328,35 +293,13 @@ def _violations(error: grpc.aio.AioRpcError, location: str) -> list[dict[str, An
     ]
 
 
-def _problem(error: grpc.aio.AioRpcError) -> problem_pb2.Problem | None:
-    metadata: Any = error.trailing_metadata() or ()
-    for key, value in metadata:
-        if key != PROBLEM_DETAILS_KEY:
-            continue
-        status = status_pb2.Status.FromString(value)
-        for detail in status.details:
-            problem = problem_pb2.Problem()
-            if detail.Unpack(problem):
-                return problem
-    return None
-
-
 _SEGMENT = re.compile(r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:\[(?P<index>\d+)\])?")
-
-# Where a request field of the proto sits in the REST request, when the names differ.
-_QUERY_NAMES = {
-    "page.page_size": "page_size",
-    "page.page_token": "page_token",
-    "window.start_time": "start_time",
-    "window.end_time": "end_time",
-    "window": "start_time",
-}
 
 
 def _rest_path(field: str, location: str) -> list[str | int]:
     """Turn a proto field path ("evidence[2].evidence_id") into its JSON location."""
     if location == "query":
-        field = _QUERY_NAMES.get(field, field)
+        field = QUERY_NAMES.get(field, field)
         if field.startswith("levels["):
             field = "level" + field.removeprefix("levels")
     path: list[str | int] = []
@@ -372,3 +315,11 @@ def _rest_path(field: str, location: str) -> list[str | int]:
     if len(path) == 3 and path[0] == "evidence" and path[2] == "evidence_id":
         path[2] = "id"
     return path
+
+
+_TRIAGE = Backend(
+    name="triage service",
+    not_found="No assessment has this id.",
+    field_errors=_violations,
+    timeout_seconds=CALL_TIMEOUT_SECONDS,
+)
