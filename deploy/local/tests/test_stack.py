@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 from voiceassist_localstack.config import LocalSettings
 from voiceassist_localstack.ports import free_port, free_port_block
-from voiceassist_localstack.stack import LocalStack, StackError
+from voiceassist_localstack.stack import LocalStack, StackError, demo_account_lines
 
 
 def _settings(data_dir: Path) -> LocalSettings:
@@ -38,3 +38,19 @@ def test_down_with_nothing_running_leaves_nothing(tmp_path: Path) -> None:
     stack = LocalStack(_settings(tmp_path / "data"), tmp_path, report=lambda _: None)
     assert stack.down() == []
     assert all(state.pid is None for state in stack.states())
+
+
+def test_demo_totp_secrets_are_printed_once_only(tmp_path: Path) -> None:
+    accounts = tmp_path / "demo-accounts.txt"
+    accounts.write_text(
+        "patient    p@demo.example  password: Demo-1\n"
+        "clinician  c@demo.example  password: Demo-2  totp secret: ABCDEFGHIJKLMNOP\n"
+    )
+
+    first = "\n".join(demo_account_lines(accounts, "http://127.0.0.1:8080"))
+    again = "\n".join(demo_account_lines(accounts, "http://127.0.0.1:8080"))
+
+    assert "ABCDEFGHIJKLMNOP" in first
+    assert "ABCDEFGHIJKLMNOP" not in again
+    assert "totp secret: (shown at first start)" in again
+    assert "password: Demo-2" in again

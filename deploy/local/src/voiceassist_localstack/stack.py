@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import subprocess
 import sys
 import time
@@ -359,15 +360,36 @@ class LocalStack:
         )
 
     def _demo_accounts(self) -> list[str]:
-        try:
-            accounts = self.demo_accounts_file.read_text().splitlines()
-        except OSError:
-            return []
-        return [
-            f"Demo accounts (sign in at {self.gateway_url}/auth/login; TOTP secrets go in an "
-            f"authenticator app; kept in {self.demo_accounts_file}):",
-            *(f"  {line}" for line in accounts if line.strip()),
+        return demo_account_lines(self.demo_accounts_file, self.gateway_url)
+
+
+def demo_account_lines(accounts_file: Path, gateway_url: str) -> list[str]:
+    """Say how to sign in as the demo accounts; the TOTP secrets only the first time.
+
+    A second factor shown on every start would be a second factor in every terminal log; after
+    the first start it stays in the 0600 accounts file only.
+    """
+    try:
+        accounts = [line for line in accounts_file.read_text().splitlines() if line.strip()]
+    except OSError:
+        return []
+    shown = accounts_file.with_name(accounts_file.name + ".shown")
+    first_time = not shown.exists()
+    if not first_time:
+        accounts = [
+            re.sub(r"totp secret: \S+", "totp secret: (shown at first start)", line)
+            for line in accounts
         ]
+    shown.touch(mode=0o600, exist_ok=True)
+    return [
+        f"Demo accounts (sign in at {gateway_url}/auth/login; kept in {accounts_file}):",
+        *(f"  {line}" for line in accounts),
+        *(
+            ["  TOTP secrets are shown this once: add them to an authenticator app now."]
+            if first_time and any("totp secret:" in line for line in accounts)
+            else []
+        ),
+    ]
 
 
 def _tail(path: Path, lines: int = 30) -> str:
