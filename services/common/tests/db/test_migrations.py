@@ -25,7 +25,7 @@ SERVICES = [
 
 
 # Latest revision and tables of each schema; a service not listed is at "0001" with no tables.
-HEADS = {"triage": "0002", "auth": "0003", "admin": "0002"}
+HEADS = {"triage": "0002", "auth": "0003", "admin": "0002", "scheduling": "0002"}
 TABLES = {
     "triage": {"assessments"},
     "auth": {
@@ -40,6 +40,15 @@ TABLES = {
         "signing_keys",
     },
     "admin": {"audit_events"},
+    "scheduling": {
+        "practices",
+        "practitioners",
+        "appointment_types",
+        "weekly_availability",
+        "availability_exceptions",
+        "appointments",
+        "idempotency_keys",
+    },
 }
 
 
@@ -158,7 +167,7 @@ def test_services_migrating_at_the_same_time_wait_for_each_other(
 
     assert codes == [0, 0, 0]
     settings = DatabaseSettings(database_url=fresh_postgres_dsn)
-    assert current(settings, schema="scheduling") == "0001"
+    assert current(settings, schema="scheduling") == HEADS["scheduling"]
 
 
 def test_threads_of_one_process_may_migrate_at_once(fresh_postgres_dsn: str) -> None:

@@ -64,10 +64,20 @@ async def consumer_for(
     return consumer
 
 
-async def drain(consumer: DurableConsumer) -> None:
-    """Handle every event waiting, including redeliveries that come back after a failure."""
-    idle = 0
+async def drain(
+    consumer: DurableConsumer, store: InMemoryAssessmentRepository, subject: str, moved: int
+) -> None:
+    """Handle events until ``moved`` assessments belong to ``subject``, then until idle.
+
+    Waiting for the effect, not for a quiet spell only, keeps a loaded machine (slow delivery)
+    from ending the wait before the event arrives; the idle polls after it catch a redelivery.
+    """
     async with asyncio.timeout(30):
+        while (
+            await store.list(AssessmentFilter(patient_subject=subject), page_size=10)
+        ).total_size < moved:
+            await consumer.poll(wait_seconds=0.3)
+        idle = 0
         while idle < 3:
             idle = idle + 1 if await consumer.poll(wait_seconds=0.3) == 0 else 0
 
@@ -75,7 +85,7 @@ async def drain(consumer: DurableConsumer) -> None:
 async def test_the_account_reads_what_the_guest_was_told_and_nobody_else_moves(
     js: JetStreamContext,
 ) -> None:
-    guest = new_guest()
+    guest, account = new_guest(), str(uuid4())
     store = InMemoryAssessmentRepository()
     chest_pain = assessment(subject=guest)
     another_patient = assessment(minutes=1, subject="patient-2")
@@ -83,10 +93,10 @@ async def test_the_account_reads_what_the_guest_was_told_and_nobody_else_moves(
         await store.add(item)
     consumer = await consumer_for(js, store)
 
-    await announce_upgrade(js, guest)
-    await drain(consumer)
+    await announce_upgrade(js, guest, account)
+    await drain(consumer, store, account, moved=1)
 
-    assert await store.get(chest_pain.id) == replace(chest_pain, patient_subject=ACCOUNT)
+    assert await store.get(chest_pain.id) == replace(chest_pain, patient_subject=account)
     assert await store.get(another_patient.id) == another_patient
     left = await store.list(AssessmentFilter(patient_subject=guest), page_size=10)
     assert left.total_size == 0
@@ -101,7 +111,7 @@ async def test_an_upgrade_delivered_twice_moves_the_records_once(js: JetStreamCo
 
     await announce_upgrade(js, guest)
     await announce_upgrade(js, guest)  # a retry outside JetStream's duplicate window
-    await drain(consumer)
+    await drain(consumer, store, ACCOUNT, moved=1)
 
     mine = await store.list(AssessmentFilter(patient_subject=ACCOUNT), page_size=10)
     assert mine.total_size == 1
@@ -131,7 +141,7 @@ async def test_an_upgrade_that_meets_a_database_outage_is_finished_once_it_is_ba
     consumer = await consumer_for(js, store)
 
     await announce_upgrade(js, guest)
-    await drain(consumer)
+    await drain(consumer, store, ACCOUNT, moved=1)
 
     assert store.outages == 0
     mine = await store.list(AssessmentFilter(patient_subject=ACCOUNT), page_size=10)

@@ -8,7 +8,11 @@ bench scripts and the tests use it without a network or generated code.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import IntEnum, StrEnum
+from enum import StrEnum
+
+from voiceassist_common.clinical import Urgency
+
+__all__ = ["Answer", "AnswerValue", "Case", "Language", "Sex", "Urgency"]
 
 AnswerValue = bool | str | float | None
 """One answer: bool for yes/no, a value id (``"V_123"``) for choices, a number for scales and
@@ -27,25 +31,6 @@ class Language(StrEnum):
 
     EN = "en"
     FR = "fr"
-
-
-class Urgency(IntEnum):
-    """Urgency levels, ordered so that a *smaller* value is *more* urgent (as in the proto)."""
-
-    EMERGENCY_AMBULANCE = 1
-    EMERGENCY = 2
-    CONSULTATION_24 = 3
-    CONSULTATION = 4
-    SELF_CARE = 5
-
-    @property
-    def is_emergency(self) -> bool:
-        """True for the two levels that are never booked."""
-        return self <= Urgency.EMERGENCY
-
-    def raised_to(self, other: Urgency) -> Urgency:
-        """Return the more urgent of the two: a red flag only raises the level, never lowers it."""
-        return Urgency(min(self, other))
 
 
 @dataclass(frozen=True, slots=True)
