@@ -28,7 +28,6 @@ from voiceassist_triage.domain.results import (
     Choice,
     DiagnoseResult,
     QuestionOut,
-    RankedCondition,
     StopReason,
 )
 
@@ -131,8 +130,3 @@ def _questions_since_emergency(kb: KnowledgeBase, case: Case) -> int:
             already = {a.evidence_id for a in answers[:end]}
             return len({a.evidence_id for a in answers[end:]} - already)
     return 0
-
-
-def top(ranking: tuple[RankedCondition, ...], count: int) -> tuple[RankedCondition, ...]:
-    """Return the first ``count`` conditions of a ranking."""
-    return ranking[:count]

@@ -249,8 +249,7 @@ class TriageServicer(triage_pb2_grpc.TriageServiceServicer):
         engine = self._engine
         asked = request.questions_asked
 
-        def turn() -> Any:
-            engine.validate(case)
+        def turn() -> Any:  # the engine validates the case first
             return engine.diagnose(
                 case, language, questions_asked=asked, max_questions=max_questions
             )
@@ -271,8 +270,7 @@ class TriageServicer(triage_pb2_grpc.TriageServiceServicer):
         conversation = _bounded_id(request.conversation_id, "conversation_id")
         engine = self._engine
 
-        def decide() -> TriageDecision:
-            engine.validate(case)
+        def decide() -> TriageDecision:  # the engine validates the case first
             return engine.triage(case, language)
 
         decision = await self._engine_call("Triage", decide, case)
@@ -346,8 +344,7 @@ class TriageServicer(triage_pb2_grpc.TriageServiceServicer):
                 raise InvalidRequest(f"condition_ids[{index}]", "unknown condition id")
         engine = self._engine
 
-        def explain() -> Any:
-            engine.validate(case)
+        def explain() -> Any:  # the engine validates the case first
             return engine.explain(case, language, condition_ids)
 
         explanations = await self._engine_call("Explain", explain, case)
