@@ -1,10 +1,10 @@
-"""A guest runs triage, signs in from the guest session, and the account keeps the assessment.
+"""A guest runs triage and books, signs in from the guest session, and the account keeps both.
 
 Against the whole platform (`up` on free ports): the gateway's backend-for-frontend, the real
 built-in provider (the demo patient signs in through its page), the auth service's
-UpgradeGuestSession, the ``auth.guest.upgraded`` event on JetStream and the triage service's
-consumer that moves the assessment. Cookies are handled by hand: httpx keeps a Secure cookie
-to itself over plain http.
+UpgradeGuestSession, the ``auth.guest.upgraded`` event on JetStream, and the consumers of the
+triage and scheduling services that move the assessment and the appointment. Cookies are
+handled by hand: httpx keeps a Secure cookie to itself over plain http.
 """
 
 from __future__ import annotations
@@ -40,7 +40,9 @@ def with_cookie(session_id: str, **extra: str) -> dict[str, str]:
     return {"Cookie": f"{SESSION_COOKIE}={session_id}", **extra}
 
 
-def test_the_account_reads_the_assessment_it_made_as_a_guest(platform: Platform) -> None:
+def test_the_account_reads_the_assessment_and_appointment_it_made_as_a_guest(
+    platform: Platform,
+) -> None:
     base = platform.base_url
     [patient] = [
         account
@@ -61,6 +63,20 @@ def test_the_account_reads_the_assessment_it_made_as_a_guest(platform: Platform)
         assert triaged.status_code == 200, triaged.text
         assessment = f"{base}/api/v1/triage/assessments/{triaged.json()['assessment_id']}"
         assert http.get(assessment, headers=with_cookie(guest_session)).status_code == 200
+        offered = http.get(
+            f"{base}/api/v1/scheduling/practitioners/match",
+            params={"specialty": "general_practice", "urgency": "consultation", "city": "London"},
+            headers=with_cookie(guest_session),
+        )
+        assert offered.status_code == 200, offered.text
+        slot = offered.json()["matches"][0]["earliest_slots"][0]["slot_id"]
+        booked = http.post(
+            f"{base}/api/v1/scheduling/appointments",
+            json={"slot_id": slot},
+            headers=with_cookie(guest_session, **guest_csrf, **{"Idempotency-Key": slot}),
+        )
+        assert booked.status_code == 201, booked.text
+        appointment = f"{base}/api/v1/scheduling/appointments/{booked.json()['appointment_id']}"
 
         # Signing in from the guest session, through the provider's own page.
         login = http.get(f"{base}/auth/login", headers=with_cookie(guest_session))
@@ -88,6 +104,12 @@ def test_the_account_reads_the_assessment_it_made_as_a_guest(platform: Platform)
             if read.status_code == 200:
                 break
             time.sleep(0.25)
+        booking: Any = None
+        while time.monotonic() < deadline:
+            booking = http.get(appointment, headers=with_cookie(account_session))
+            if booking.status_code == 200:
+                break
+            time.sleep(0.25)
         as_guest = http.get(assessment, headers=with_cookie(guest_session))
         again = http.post(
             f"{base}/api/v1/auth/guest/upgrade",
@@ -99,6 +121,9 @@ def test_the_account_reads_the_assessment_it_made_as_a_guest(platform: Platform)
     assert read is not None
     assert read.status_code == 200, read.text
     assert read.json()["assessment"]["patient_subject"] == account
+    assert booking is not None
+    assert booking.status_code == 200, booking.text
+    assert booking.json()["appointment"]["patient_subject"] == account
     # The guest's session ended when the browser signed in; nothing is left to upgrade.
     assert as_guest.status_code == 401
     assert again.status_code == 400

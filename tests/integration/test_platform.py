@@ -4,14 +4,17 @@ import os
 import signal
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
+import httpx
 import pytest
 from voiceassist_localstack.processes import is_alive, read_pid_file
 from voiceassist_localstack.readiness import check_readiness
 from voiceassist_localstack.services import SERVICES
 
 from .conftest import Platform
+from .test_guest_upgrade import session_id_set_by, with_cookie
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(900)]
 
@@ -87,3 +90,32 @@ async def test_up_after_down_keeps_the_data_and_leaves_nothing_behind(
     assert [row["note"] for row in notes] == ["written before down"]
     assert (platform.data.postgres / "global" / "pg_control").read_bytes()[:8] == system_id
     assert check_readiness(platform.readyz).is_ready(EXPECTED)
+
+
+def test_the_seeded_demo_clinic_is_browsable_through_the_api(platform: Platform) -> None:
+    base = f"{platform.base_url}/api/v1"
+    with httpx.Client(timeout=60) as http:
+        started = http.post(f"{base}/auth/guest", json={})
+        assert started.status_code == 201, started.text
+        # A guest session is a cookie, as in the browser; reads need no CSRF token.
+        token = with_cookie(session_id_set_by(started))
+        practices = http.get(f"{base}/scheduling/practices", headers=token).json()["practices"]
+        practitioners = http.get(
+            f"{base}/scheduling/practitioners", params={"page_size": 100}, headers=token
+        ).json()["practitioners"]
+        now = datetime.now(UTC)
+        fourth_week = http.get(
+            f"{base}/scheduling/slots",
+            params={
+                "specialty": "general_practice",
+                "start": (now + timedelta(days=21)).isoformat(),
+                "end": (now + timedelta(days=28)).isoformat(),
+            },
+            headers=token,
+        )
+    assert {p["city"] for p in practices} >= {"Paris", "Lyon", "Montréal", "Toronto", "London"}
+    assert len(practitioners) >= 20
+    languages = {language for p in practitioners for language in p["languages"]}
+    assert {"en", "fr", "ur"} <= languages
+    assert fourth_week.status_code == 200, fourth_week.text
+    assert fourth_week.json()["slots"]

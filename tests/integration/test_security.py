@@ -476,7 +476,6 @@ def test_a_forged_expired_or_misaddressed_token_is_refused_and_audited(
 def test_a_patient_cannot_read_another_patients_assessment(
     platform: Platform, mailbox: Mailbox, sessions: Sessions
 ) -> None:
-    # Appointments (issue 5) get the same check when scheduling records them.
     owner = sessions.access_token("patient")
     owner_subject = claims_of(owner)["sub"]
     other_patient, _ = invite_patient(platform, mailbox, sessions.access_token("admin"))
@@ -504,6 +503,77 @@ def test_a_patient_cannot_read_another_patients_assessment(
         assert records[0]["object_id"] == created.json()["assessment_id"]
         assert records[0]["actor_id"] == (reader or claims_of(other)["sub"])
         assert records[0]["patient_subject"] is None
+
+
+def book_a_slot(http: httpx.Client, platform: Platform, token: str, city: str) -> str:
+    """Book the first free general-practice slot in ``city``; return the appointment id."""
+    scheduling = f"{platform.base_url}/api/v1/scheduling"
+    params = {"specialty": "general_practice", "urgency": "consultation", "city": city}
+    found = http.get(f"{scheduling}/practitioners/match", params=params, headers=bearer(token))
+    assert found.status_code == 200, found.text
+    offered = [m for m in found.json()["matches"] if m["practice"]["city"] == city]
+    slot = offered[0]["earliest_slots"][0]["slot_id"]
+    headers = {**bearer(token), "Idempotency-Key": str(uuid.uuid4())}
+    booked = http.post(
+        f"{scheduling}/appointments", json={"slot_id": slot, "reason": "a cough"}, headers=headers
+    )
+    assert booked.status_code == 201, booked.text
+    return str(booked.json()["appointment_id"])
+
+
+def test_appointments_and_assessments_reach_their_patient_and_their_practice_only(
+    platform: Platform, mailbox: Mailbox, sessions: Sessions
+) -> None:
+    owner = sessions.access_token("patient")
+    other_patient, _ = invite_patient(platform, mailbox, sessions.access_token("admin"))
+    other = tokens_for(platform, other_patient)["access_token"]
+    clinician = sessions.access_token("clinician")  # Dr Claire Martin, Paris (demo clinic)
+    scheduling = f"{platform.base_url}/api/v1/scheduling"
+    with httpx.Client(timeout=60) as http:
+        in_paris = book_a_slot(http, platform, owner, "Paris")
+        in_lyon = book_a_slot(http, platform, owner, "Lyon")
+        paris = f"{scheduling}/appointments/{in_paris}"
+        assert http.get(paris, headers=bearer(owner)).status_code == 200
+        by_patient = new_request_id()
+        as_other = http.get(paris, headers=bearer(other, by_patient))
+        cancel_headers = {**bearer(other), "Idempotency-Key": str(uuid.uuid4())}
+        other_cancels = http.post(f"{paris}/cancel", json={}, headers=cancel_headers)
+        others_list = http.get(f"{scheduling}/appointments", headers=bearer(other))
+
+        assert http.get(paris, headers=bearer(clinician)).status_code == 200
+        by_clinician = new_request_id()
+        lyon_for_clinician = http.get(
+            f"{scheduling}/appointments/{in_lyon}", headers=bearer(clinician, by_clinician)
+        )
+        practice_list = http.get(f"{scheduling}/appointments", headers=bearer(clinician))
+
+        # Triage follows the practice: the clinician reads the assessment of a patient booked
+        # at their practice, not that of a patient who has no appointment there.
+        triage = f"{platform.base_url}/api/v1/triage"
+        owners = http.post(f"{triage}/triage", json=CHEST_PAIN, headers=bearer(owner))
+        others = http.post(f"{triage}/triage", json=CHEST_PAIN, headers=bearer(other))
+        assert owners.status_code == others.status_code == 200, others.text
+        owners_assessment = http.get(
+            f"{triage}/assessments/{owners.json()['assessment_id']}", headers=bearer(clinician)
+        )
+        others_assessment = http.get(
+            f"{triage}/assessments/{others.json()['assessment_id']}", headers=bearer(clinician)
+        )
+
+    for refused in (as_other, other_cancels, lyon_for_clinician):
+        assert refused.status_code == 404, refused.text
+    assert others_list.json()["appointments"] == []
+    listed = [a["appointment_id"] for a in practice_list.json()["appointments"]]
+    assert in_paris in listed
+    assert in_lyon not in listed
+    assert owners_assessment.status_code == 200, owners_assessment.text
+    assert others_assessment.status_code == 404, others_assessment.text
+    for request_id, appointment in ((by_patient, in_paris), (by_clinician, in_lyon)):
+        records = audit_records(
+            platform, action="scheduling.appointment.read", request_id=request_id
+        )
+        assert [r["outcome"] for r in records] == ["failed"]
+        assert records[0]["object_id"] == appointment
 
 
 # 4. Roles ------------------------------------------------------------------------------------

@@ -131,4 +131,7 @@ def service_environment(
     if spec.name == "admin":
         auth = next(other for other in SERVICES if other.name == "auth")
         environment["AUTH_GRPC_ADDR"] = ports.grpc_address(auth)
+    if spec.name == "triage":
+        # Triage asks scheduling which patients a clinician's practice sees.
+        environment["SCHEDULING_GRPC_ADDR"] = ports.grpc_address(service_named("scheduling"))
     return environment

@@ -25,7 +25,7 @@ SERVICES = [
 
 
 # Latest revision and tables of each schema; a service not listed is at "0001" with no tables.
-HEADS = {"triage": "0002", "auth": "0003", "admin": "0002", "scheduling": "0002"}
+HEADS = {"triage": "0002", "auth": "0003", "admin": "0002", "scheduling": "0004"}
 TABLES = {
     "triage": {"assessments"},
     "auth": {
@@ -48,6 +48,8 @@ TABLES = {
         "availability_exceptions",
         "appointments",
         "idempotency_keys",
+        "outbox",
+        "reminder_deliveries",
     },
 }
 

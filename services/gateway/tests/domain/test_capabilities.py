@@ -1,9 +1,9 @@
-from voiceassist_gateway.domain.capabilities import KNOWLEDGE_BASE, SCHEDULING
+from voiceassist_gateway.domain.capabilities import KNOWLEDGE_BASE, SPEECH
 
 
 def test_a_pending_capability_names_itself_and_its_issue() -> None:
-    assert SCHEDULING.describe() == (
-        "The scheduling and doctor matching service is not available yet; it arrives with issue #5."
+    assert SPEECH.describe() == (
+        "The speech recognition and synthesis is not available yet; it arrives with issue #6."
     )
 
 

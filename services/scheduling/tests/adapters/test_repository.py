@@ -52,8 +52,8 @@ def database(postgres_server: EmbeddedPostgres) -> Iterator[MigratedDatabase]:
 @pytest.fixture
 async def pool(database: MigratedDatabase) -> AsyncIterator[asyncpg.Pool[asyncpg.Record]]:
     reset = (
-        "TRUNCATE idempotency_keys, appointments, availability_exceptions, "
-        "weekly_availability, appointment_types, practitioners, practices"
+        "TRUNCATE outbox, idempotency_keys, appointments, availability_exceptions, "
+        "weekly_availability, appointment_types, practitioners, practices CASCADE"
     )
     async with database.pool("scheduling-test", reset=reset, max_size=4) as pool:
         yield pool
@@ -129,7 +129,13 @@ async def test_a_booked_slot_disappears_and_comes_back_when_cancelled(
     assert not replayed
     assert "08:00" not in await free()
 
-    cancelled = await store.cancel(appointment.id, reason="feeling better", now=NOW)
+    cancelled, _ = await store.cancel(
+        appointment.id,
+        reason="feeling better",
+        idempotency_key="cancel-1",
+        cancelled_by="patient-1",
+        now=NOW,
+    )
 
     assert cancelled.status == AppointmentStatus.CANCELLED
     assert "08:00" in await free()

@@ -5,7 +5,8 @@ environment variable of the same name (GRPC_PORT, METRICS_PORT, TRIAGE_MAX_QUEST
 DATABASE_URL is required: the service records assessments in PostgreSQL. NATS_URL is where
 ``triage.completed`` events go; the service answers without it (see adapters/events.py).
 OIDC_ISSUER and OIDC_AUDIENCE verify the callers the gateway forwards (issue #4); without an
-issuer callers are not verified, which only dev and test allow.
+issuer callers are not verified, which only dev and test allow. SCHEDULING_GRPC_ADDR is where
+the scheduling service answers which patients a clinician's practice sees (issue #5).
 """
 
 from __future__ import annotations
@@ -25,4 +26,9 @@ class Settings(ServiceSettings, DatabaseSettings, OidcSettings):
         ge=1,
         le=100,
         description="Questions a Diagnose interview asks at most when the caller sets no limit.",
+    )
+    scheduling_grpc_addr: str = Field(
+        default="127.0.0.1:50057",
+        min_length=1,
+        description="host:port of the scheduling service, asked which patients a clinician sees.",
     )

@@ -4,7 +4,9 @@ Serving loads the knowledge base once, opens the PostgreSQL pool confined to the
 schema (the service refuses to start before ``migrate`` has created it), and starts dialling
 NATS in the background: triage answers while NATS is down and publishes once it is up. Once
 connected it also consumes ``auth.guest.upgraded`` (handlers/events.py), moving a guest's
-assessments to the account they signed up or in with.
+assessments to the account they signed up or in with. Which patients a clinician's practice
+sees is asked of the scheduling service (SCHEDULING_GRPC_ADDR) over one channel, opened on the
+first clinician's read and closed at stop.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from voiceassist_common.settings import load_settings
 
 from voiceassist_triage.adapters.events import JetStreamOutcomes
 from voiceassist_triage.adapters.migrations import SCHEMA, SCRIPT_LOCATION
+from voiceassist_triage.adapters.practices import SchedulingPracticeAccess
 from voiceassist_triage.adapters.repository import PostgresAssessmentRepository
 from voiceassist_triage.config import Settings
 from voiceassist_triage.domain.engine import TriageEngine
@@ -74,6 +77,8 @@ class TriageProcess:
         self._repository: PostgresAssessmentRepository | None = None
         self._guest_upgrades: DurableConsumer | None = None
         self._consuming: asyncio.Task[None] | None = None
+        # Opens its channel on first use, inside the serving loop.
+        self._practices = SchedulingPracticeAccess(settings.scheduling_grpc_addr)
         # Refuses to start in prod without OIDC_ISSUER.
         self._callers, self._jwks = callers_from_settings(settings)
 
@@ -127,10 +132,17 @@ class TriageProcess:
         """Add TriageService over what `start` opened."""
         if self._engine is None or self._repository is None or self._outcomes is None:
             raise RuntimeError("register() runs after start()")
-        return registrar(self._engine, self._repository, self._outcomes, self._callers)(server)
+        register = registrar(
+            self._engine,
+            self._repository,
+            self._outcomes,
+            self._callers,
+            practices=self._practices,
+        )
+        return register(server)
 
     async def stop(self) -> None:
-        """Stop consuming, close the NATS link and the pool."""
+        """Stop consuming, close the NATS link, the scheduling channel and the pool."""
         if self._guest_upgrades is not None:
             with contextlib.suppress(Exception):
                 await self._guest_upgrades.close()
@@ -140,6 +152,7 @@ class TriageProcess:
                 await self._consuming
         if self._outcomes is not None:
             await self._outcomes.close()
+        await self._practices.close()
         if self._pool is not None:
             await self._pool.close()
         if self._jwks is not None:

@@ -123,7 +123,7 @@ PLACEHOLDERS = placeholder_operations()
 
 def test_every_area_has_placeholders() -> None:
     prefixes = {path.split("/")[3] for _, path, _ in PLACEHOLDERS}
-    assert prefixes == {"auth", "scheduling", "fhir", "speech", "kb", "admin"}
+    assert prefixes == {"auth", "speech", "kb", "admin"}
 
 
 @pytest.mark.parametrize(
@@ -149,9 +149,10 @@ async def test_placeholder_answers_501_naming_capability_and_issue(
         assert f"issue #{pending['issue']}" in problem["detail"]
 
 
-async def test_scheduling_placeholder_points_at_issue_5(client: httpx.AsyncClient) -> None:
-    problem = (await client.post("/api/v1/scheduling/appointments", json={})).json()
-    assert problem["issue"] == 5
+async def test_analytics_placeholder_points_at_issue_7(client: httpx.AsyncClient) -> None:
+    problem = (await client.get("/api/v1/admin/analytics/triage")).json()
+    assert problem["issue"] == 7
     assert problem["detail"] == (
-        "The scheduling and doctor matching service is not available yet; it arrives with issue #5."
+        "The clinic administration (practitioners, analytics) is not available yet; "
+        "it arrives with issue #7."
     )

@@ -7,6 +7,7 @@ from prometheus_client import REGISTRY
 from voiceassist_gateway.handlers.http.traffic import UNMATCHED, route_template
 
 APPOINTMENT = "/api/v1/scheduling/appointments/{appointment_id}"
+UNAVAILABLE = "503"  # no scheduling service runs behind these tests
 
 
 def requests_total(method: str, route: str, status: str) -> float:
@@ -30,11 +31,11 @@ def routes_seen() -> set[str]:
 
 
 async def test_requests_are_counted_and_timed_by_route_template(client: httpx.AsyncClient) -> None:
-    before = requests_total("GET", APPOINTMENT, "501"), durations_count("GET", APPOINTMENT)
+    before = requests_total("GET", APPOINTMENT, UNAVAILABLE), durations_count("GET", APPOINTMENT)
     appointment = uuid.uuid4()
     await client.get(f"/api/v1/scheduling/appointments/{appointment}")
     await client.get(f"/api/v1/scheduling/appointments/{uuid.uuid4()}")
-    assert requests_total("GET", APPOINTMENT, "501") == before[0] + 2
+    assert requests_total("GET", APPOINTMENT, UNAVAILABLE) == before[0] + 2
     assert durations_count("GET", APPOINTMENT) == before[1] + 2
     assert not any(str(appointment) in route for route in routes_seen())
 

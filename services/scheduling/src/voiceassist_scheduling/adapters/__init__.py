@@ -1,5 +1,6 @@
 """The scheduling service's adapters to the outside world, behind small interfaces.
 
-What the scheduling service talks to: PostgreSQL (schema ``scheduling``; its Alembic migrations
-are in ``migrations/``) and NATS for scheduling events. Nothing but the migrations is here yet.
+PostgreSQL (schema ``scheduling``, Alembic migrations in ``migrations/``): the clinic and its
+bookings (repository.py), reminder deliveries (reminder_store.py); JetStream, fed from the
+transactional outbox (outbox.py); e-mail and SMS notifiers for reminders (notifiers.py).
 """

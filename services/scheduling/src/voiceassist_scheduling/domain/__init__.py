@@ -1,6 +1,7 @@
 """The scheduling service's domain logic: pure Python, no I/O imports.
 
-Scheduling rules: practitioners' availability, free slots, booking, cancelling and rescheduling,
-matching a patient to a doctor, and reading time expressions such as "next Tuesday morning"
-(issue #5). Nothing is here yet: the issue that builds the capability adds it.
+The clinic's values (model.py), free slots from weekly rules across DST (slots.py), matching a
+triaged patient to practitioners by urgency, specialty, language and place (matching.py),
+spoken time preferences (time_expressions.py), calendars (ical.py) and reminder texts
+(reminders.py).
 """

@@ -14,7 +14,7 @@ from datetime import datetime, time, timedelta
 from enum import StrEnum
 from uuid import UUID
 
-from voiceassist_common.clinical import Urgency
+from voiceassist_common.clinical import Specialty, Urgency
 
 __all__ = [
     "Appointment",
@@ -28,30 +28,6 @@ __all__ = [
     "Specialty",
     "UrgencyLevel",
 ]
-
-
-class Specialty(StrEnum):
-    """voiceassist.common.v1.Specialty, by its lower-case name."""
-
-    GENERAL_PRACTICE = "general_practice"
-    PEDIATRICS = "pediatrics"
-    CARDIOLOGY = "cardiology"
-    PULMONOLOGY = "pulmonology"
-    OTOLARYNGOLOGY = "otolaryngology"
-    GASTROENTEROLOGY = "gastroenterology"
-    NEUROLOGY = "neurology"
-    ALLERGY_IMMUNOLOGY = "allergy_immunology"
-    INFECTIOUS_DISEASES = "infectious_diseases"
-    HEMATOLOGY = "hematology"
-    ONCOLOGY = "oncology"
-    RHEUMATOLOGY = "rheumatology"
-    PSYCHIATRY = "psychiatry"
-    DERMATOLOGY = "dermatology"
-    OBSTETRICS_GYNECOLOGY = "obstetrics_gynecology"
-    UROLOGY = "urology"
-    ENDOCRINOLOGY = "endocrinology"
-    GENERAL_SURGERY = "general_surgery"
-    ORTHOPEDICS = "orthopedics"
 
 
 UrgencyLevel = Urgency
@@ -99,6 +75,8 @@ class Practitioner:
     practice_id: UUID
     active: bool = True
     user_id: str = ""
+    email: str = ""
+    """Work e-mail of their clinician account, linking it until ``user_id`` is known."""
 
 
 @dataclass(frozen=True)

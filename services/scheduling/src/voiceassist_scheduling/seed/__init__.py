@@ -100,6 +100,7 @@ def load_demo_clinic() -> DemoClinic:
             specialties=tuple(Specialty(s) for s in entry["specialties"]),
             languages=tuple(entry["languages"]),
             practice_id=practice_ids[entry["practice"]],
+            email=entry.get("email", ""),
         )
         practitioners.append(practitioner)
         availability[practitioner.id] = schedules[entry["schedule"]]

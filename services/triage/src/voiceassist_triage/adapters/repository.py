@@ -17,9 +17,9 @@ A guest who signs up or in keeps their assessments: `reassign_patient` moves eve
 recorded under the guest's subject to the account's (on ``auth.guest.upgraded``; run again, it
 finds nothing left to move).
 
-Reads filter by the patient subject the caller names, and nothing more: deciding which
-assessments a caller may read (their own, their practice's patients, an admin's) is object-level
-authorisation, which arrives with identity and access in issue #4.
+Reads filter by what they are given and decide nothing: which assessments a caller may read
+(their own, their practice's patients, an admin's all) is decided by the gRPC handler, which
+narrows a listing with `AssessmentFilter.patient_subjects`.
 """
 
 from __future__ import annotations
@@ -108,6 +108,14 @@ class AssessmentFilter:
     end_time: datetime | None = None
     """First instant after the window."""
     levels: frozenset[Urgency] = field(default_factory=frozenset)
+    patient_subjects: frozenset[str] | None = None
+    """Only these patients' assessments (empty: none at all); None does not filter.
+
+    The caller's reach (a clinician's practice patients), not a filter the client chose: it is
+    left out of the fingerprint, so a patient booking at the practice while a clinician pages
+    does not invalidate the clinician's page token. The token only marks a position; every page
+    is filtered by the reach as it is when that page is read.
+    """
 
     def fingerprint(self) -> str:
         """Return a short digest of the filters, so a token is refused with other filters."""
@@ -203,6 +211,10 @@ def _decode_token(token: str, where: AssessmentFilter) -> _Cursor | None:
 def _matches(assessment: Assessment, where: AssessmentFilter) -> bool:
     if where.patient_subject and assessment.patient_subject != where.patient_subject:
         return False
+    if where.patient_subjects is not None and assessment.patient_subject not in (
+        where.patient_subjects
+    ):
+        return False
     if where.start_time is not None and assessment.create_time < where.start_time:
         return False
     if where.end_time is not None and assessment.create_time >= where.end_time:
@@ -276,19 +288,21 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11::jsonb, $12, $13::js
 _SELECT_ONE = f"SELECT {_COLUMNS} FROM assessments WHERE assessment_id = $1"  # noqa: S608 - fixed columns
 
 # One static statement for every combination of filters: an unset filter is a NULL or empty
-# parameter that makes its condition true. $5/$6 are the cursor of keyset paging.
+# parameter that makes its condition true ($5 NULL: any patient; an empty array: none).
+# $6/$7 are the cursor of keyset paging.
 _FILTERS = """
     ($1 = '' OR patient_subject = $1)
     AND ($2::timestamptz IS NULL OR create_time >= $2)
     AND ($3::timestamptz IS NULL OR create_time < $3)
     AND (cardinality($4::smallint[]) = 0 OR level = ANY($4::smallint[]))
+    AND ($5::text[] IS NULL OR patient_subject = ANY($5::text[]))
 """
 _SELECT_PAGE = f"""
 SELECT {_COLUMNS} FROM assessments
 WHERE {_FILTERS}
-    AND ($5::timestamptz IS NULL OR (create_time, assessment_id) < ($5, $6::uuid))
+    AND ($6::timestamptz IS NULL OR (create_time, assessment_id) < ($6, $7::uuid))
 ORDER BY create_time DESC, assessment_id DESC
-LIMIT $7
+LIMIT $8
 """  # noqa: S608 - only fixed text is formatted in; values are parameters
 _COUNT = f"SELECT count(*) FROM assessments WHERE {_FILTERS}"  # noqa: S608 - fixed text
 # Uses the assessments_of_patient index; one statement, so a reader sees all moved or none.
@@ -441,6 +455,7 @@ class PostgresAssessmentRepository:
             where.start_time,
             where.end_time,
             sorted(int(level) for level in where.levels),
+            None if where.patient_subjects is None else sorted(where.patient_subjects),
         )
         async with self._connection() as connection:
             rows = await connection.fetch(

@@ -16,7 +16,7 @@ from typing import Protocol
 from google.protobuf.timestamp_pb2 import Timestamp
 from voiceassist.common.v1 import clinical_pb2, language_pb2
 from voiceassist.triage.v1 import triage_pb2
-from voiceassist_common.errors import InvalidArgument
+from voiceassist_common.grpc.problems import InvalidField
 
 from voiceassist_triage.adapters.repository import Assessment, ConditionScore
 from voiceassist_triage.domain import findings
@@ -46,19 +46,15 @@ MAX_AGE_YEARS = 130
 MAX_AGE_MONTHS = MAX_AGE_YEARS * 12
 
 
-class InvalidRequest(InvalidArgument):
-    """A request field the service refuses.
+class InvalidRequest(InvalidField):
+    """A request field the service refuses, with the machine code ``triage.<reason>``.
 
     The answer names the field and the rule, never the value (which may be what the patient
     said).
     """
 
     def __init__(self, field: str, description: str, *, reason: str = "invalid_argument") -> None:
-        super().__init__(f"{field}: {description}")
-        self.field = field
-        self.description = description
-        self.code_name = f"triage.{reason}"
-        """Stable machine code, as in ``voiceassist.common.v1.Problem.code``."""
+        super().__init__(field, description, code=f"triage.{reason}")
 
 
 # --- languages, levels, specialties --------------------------------------------------------

@@ -14,16 +14,21 @@ see adapters/events.py), and when PostgreSQL is down the outcome is still return
 assessment id, counted in ``voiceassist_triage_assessments_unrecorded_total`` and logged.
 
 Invalid requests are answered with a ``voiceassist.common.v1.Problem`` in the status details
-(``grpc-status-details-bin``), one violation per field, so the gateway can name the field in
-its problem+json. Messages name fields and rules, never values: a value may be what the
-patient said.
+(``grpc-status-details-bin``, `voiceassist_common.grpc.problems`), one violation per field, so
+the gateway can name the field in its problem+json. Messages name fields and rules, never
+values: a value may be what the patient said.
 
 Who may read which assessment is decided here, not only at the gateway (issue #4): the caller is
 the user whose access token the gateway forwards (`voiceassist_common.grpc.principal`). A patient
 (guests included) records assessments under their own subject and reads only those; another
 patient's assessment answers NOT_FOUND, exactly like one that does not exist, so ids cannot be
-probed. Clinicians and admins read all of them; narrowing clinicians to the patients of their
-practice arrives with scheduling (issue #5). With `Callers.unverified` (dev and test only) the
+probed. Admins read all of them. A clinician reads their own and those of the patients of
+their practice (issue #5): patients with an appointment there, which the scheduling service
+answers when asked with the clinician's own token (adapters/practices.py). Another patient's
+assessment is NOT_FOUND to a clinician too; a listing is narrowed to the practice's patients,
+and naming a patient the practice does not see is PERMISSION_DENIED, as it is for a patient
+naming another. When scheduling cannot be asked, a clinician's read of anyone else's
+assessment is UNAVAILABLE, never allowed. With `Callers.unverified` (dev and test only) the
 request is trusted as it stands.
 """
 
@@ -31,31 +36,28 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import functools
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, NoReturn, TypeVar
 from uuid import UUID, uuid4
 
 import grpc
-from google.protobuf import any_pb2
-
-# googleapis-common-protos ships no type information for its generated modules.
-from google.rpc import status_pb2  # type: ignore[import-untyped]
 from prometheus_client import Counter, Histogram
 from pydantic import ValidationError
-from voiceassist.common.v1 import paging_pb2, problem_pb2
+from voiceassist.common.v1 import paging_pb2
 from voiceassist.triage.v1 import triage_pb2, triage_pb2_grpc
 from voiceassist_common.errors import NotFound, Unavailable
 from voiceassist_common.events import ConditionProbability, TriageCompleted, UrgencyLevel
-from voiceassist_common.grpc.principal import Callers
+from voiceassist_common.grpc.principal import Callers, bearer_token
+from voiceassist_common.grpc.problems import PROBLEM_DETAILS_KEY, answering
 from voiceassist_common.grpc.server import Register
 from voiceassist_common.logging import safe
 from voiceassist_common.tokens import Principal, Role
 
 from voiceassist_triage.adapters.events import EVENTS_DROPPED, OutcomePublisher
+from voiceassist_triage.adapters.practices import UNREACHABLE, PracticeAccess
 from voiceassist_triage.adapters.repository import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
@@ -87,11 +89,6 @@ logger = logging.getLogger(__name__)
 
 SERVICE = triage_pb2.DESCRIPTOR.services_by_name["TriageService"]
 
-PROBLEM_DETAILS_KEY = "grpc-status-details-bin"
-"""Trailing metadata key of the google.rpc.Status carrying a Problem."""
-
-VALIDATION_FAILED = "urn:voiceassist:problem:validation-failed"
-
 MAX_TEXT_LENGTH = 10_000
 """Longest text Parse reads (a few minutes of speech)."""
 MAX_QUESTIONS_LIMIT = 200
@@ -116,46 +113,6 @@ ASSESSMENTS_UNRECORDED = Counter(
 )
 
 R = TypeVar("R")
-
-
-def _problem_status(error: InvalidRequest) -> bytes:
-    problem = problem_pb2.Problem(
-        type=VALIDATION_FAILED,
-        title="Request validation failed",
-        status=422,
-        detail=error.message,
-        code=error.code_name,
-        violations=[problem_pb2.FieldViolation(field=error.field, description=error.description)],
-    )
-    details = any_pb2.Any()
-    details.Pack(problem)
-    status = status_pb2.Status(
-        code=grpc.StatusCode.INVALID_ARGUMENT.value[0], message=error.message, details=[details]
-    )
-    return bytes(status.SerializeToString())
-
-
-def _answering(
-    handler: Callable[..., Awaitable[R]],
-) -> Callable[..., Awaitable[R]]:
-    """Refuse an invalid request with INVALID_ARGUMENT and a Problem naming the field.
-
-    Other domain errors (NotFound, Unavailable) go to the server interceptor, which maps them.
-    """
-
-    @functools.wraps(handler)
-    async def answer(self: Any, request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> R:
-        try:
-            return await handler(self, request, context)
-        except InvalidRequest as error:
-            await context.abort(
-                grpc.StatusCode.INVALID_ARGUMENT,
-                error.message,
-                trailing_metadata=((PROBLEM_DETAILS_KEY, _problem_status(error)),),
-            )
-            raise AssertionError("unreachable: abort() raises") from None  # pragma: no cover
-
-    return answer
 
 
 def _without_values(message: str, case: Case | None) -> str:
@@ -188,10 +145,18 @@ class TriageServicer(triage_pb2_grpc.TriageServiceServicer):
         outcomes: OutcomePublisher,
         *,
         callers: Callers,
+        practices: PracticeAccess | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         source: str = "triage",
     ) -> None:
+        """Serve over these collaborators.
+
+        ``practices`` answers which patients a clinician's practice sees; without it (tests of
+        other things) a verified clinician reads only their own assessments and anyone else's
+        is UNAVAILABLE, never allowed. server.py always passes it.
+        """
         self._callers = callers
+        self._practices = practices
         self._engine = engine
         self._kb = engine.kb
         self._repository = repository
@@ -213,7 +178,7 @@ class TriageServicer(triage_pb2_grpc.TriageServiceServicer):
         language = convert.language_in(request.language) or Language.EN
         return convert.case_in(request.patient, request.evidence, self._kb), language
 
-    @_answering
+    @answering
     async def Parse(  # noqa: N802 - gRPC method name
         self, request: triage_pb2.ParseRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> triage_pb2.ParseResponse:
@@ -233,7 +198,7 @@ class TriageServicer(triage_pb2_grpc.TriageServiceServicer):
         )
         return convert.parse_out(result, self._kb)
 
-    @_answering
+    @answering
     async def Diagnose(  # noqa: N802 - gRPC method name
         self, request: triage_pb2.DiagnoseRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> triage_pb2.DiagnoseResponse:
@@ -257,7 +222,7 @@ class TriageServicer(triage_pb2_grpc.TriageServiceServicer):
         result = await self._engine_call("Diagnose", turn, case)
         return convert.diagnose_out(result, self._kb, language)
 
-    @_answering
+    @answering
     async def Triage(  # noqa: N802 - gRPC method name
         self, request: triage_pb2.TriageRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> triage_pb2.TriageResponse:
@@ -332,7 +297,7 @@ class TriageServicer(triage_pb2_grpc.TriageServiceServicer):
             return
         await self._outcomes.completed(event)
 
-    @_answering
+    @answering
     async def Explain(  # noqa: N802 - gRPC method name
         self, request: triage_pb2.ExplainRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> triage_pb2.ExplainResponse:
@@ -350,7 +315,7 @@ class TriageServicer(triage_pb2_grpc.TriageServiceServicer):
         explanations = await self._engine_call("Explain", explain, case)
         return convert.explain_out(explanations, self._kb, language)
 
-    @_answering
+    @answering
     async def GetAssessment(  # noqa: N802 - gRPC method name
         self,
         request: triage_pb2.GetAssessmentRequest,
@@ -367,14 +332,16 @@ class TriageServicer(triage_pb2_grpc.TriageServiceServicer):
         except StoreUnavailableError:
             raise Unavailable("the assessment store is unavailable; retry shortly") from None
         # Another patient's assessment is answered exactly like a missing one.
-        if assessment is None or (caller is not None and not _may_read(caller, assessment)):
+        if assessment is None or (
+            caller is not None and not await self._may_read(caller, assessment, context)
+        ):
             raise NotFound("no assessment has this id")
         return triage_pb2.GetAssessmentResponse(
             assessment=convert.assessment_out(assessment, self._kb),
             disclaimer=DISCLAIMER[assessment.language],
         )
 
-    @_answering
+    @answering
     async def ListAssessments(  # noqa: N802 - gRPC method name
         self,
         request: triage_pb2.ListAssessmentsRequest,
@@ -383,12 +350,15 @@ class TriageServicer(triage_pb2_grpc.TriageServiceServicer):
         """List recorded assessments, newest first, filtered and paged."""
         caller = await self._callers.authenticate(context)
         where = _filter(request)
-        if caller is not None and not _reads_everyone(caller):
-            where = await _own_assessments(caller, where, context)
         page_size = request.page.page_size
         if page_size < 0:
             raise InvalidRequest("page.page_size", "must not be negative")
         page_size = min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+        if caller is not None and not _reads_everyone(caller):
+            if _is_clinician(caller):
+                where = await self._practice_assessments(caller, where, context)
+            else:
+                where = await _own_assessments(caller, where, context)
         try:
             page = await self._repository.list(
                 where, page_size=page_size, page_token=request.page.page_token
@@ -404,10 +374,59 @@ class TriageServicer(triage_pb2_grpc.TriageServiceServicer):
             ),
         )
 
+    def _practice(self) -> PracticeAccess:
+        if self._practices is None:
+            raise Unavailable(UNREACHABLE)
+        return self._practices
+
+    async def _may_read(
+        self,
+        caller: Principal,
+        assessment: Assessment,
+        context: grpc.aio.ServicerContext[Any, Any],
+    ) -> bool:
+        """Whether ``caller`` may read ``assessment``: admins all, clinicians their practice's."""
+        if _reads_everyone(caller) or assessment.patient_subject == caller.subject:
+            return True
+        if not _is_clinician(caller):
+            return False
+        return await self._practice().sees_patient(
+            _access_token(context), assessment.patient_subject
+        )
+
+    async def _practice_assessments(
+        self,
+        caller: Principal,
+        where: AssessmentFilter,
+        context: grpc.aio.ServicerContext[Any, Any],
+    ) -> AssessmentFilter:
+        """Narrow a clinician's listing to their own and their practice's patients.
+
+        Naming a patient the practice does not see is refused, as for a patient naming another.
+        """
+        if where.patient_subject:
+            if where.patient_subject == caller.subject or await self._practice().sees_patient(
+                _access_token(context), where.patient_subject
+            ):
+                return where
+            await _refuse(context, "a clinician reads only their practice's patients")
+        patients = await self._practice().patients(_access_token(context))
+        return dataclasses.replace(where, patient_subjects=patients | {caller.subject})
+
 
 def _reads_everyone(caller: Principal) -> bool:
-    """Whether the caller reads every patient's assessments (issue #5 narrows clinicians)."""
-    return caller.has_role(Role.CLINICIAN) or caller.has_role(Role.ADMIN)
+    """Whether the caller reads every patient's assessments: admins only."""
+    return caller.has_role(Role.ADMIN)
+
+
+def _is_clinician(caller: Principal) -> bool:
+    """Whether the caller is a clinician; a guest never is, whatever roles it carries."""
+    return caller.has_role(Role.CLINICIAN) and caller.claims.get("voiceassist_guest") is not True
+
+
+def _is_staff(caller: Principal) -> bool:
+    """Whether the caller records triages for the patient they name (clinicians, admins)."""
+    return _reads_everyone(caller) or _is_clinician(caller)
 
 
 def _is_patient(caller: Principal) -> bool:
@@ -415,8 +434,12 @@ def _is_patient(caller: Principal) -> bool:
     return caller.has_role(Role.PATIENT) or caller.claims.get("voiceassist_guest") is True
 
 
-def _may_read(caller: Principal, assessment: Assessment) -> bool:
-    return _reads_everyone(caller) or assessment.patient_subject == caller.subject
+def _access_token(context: grpc.aio.ServicerContext[Any, Any]) -> str:
+    """Return the caller's access token, to forward to scheduling; `authenticate` checked it."""
+    token = bearer_token(context.invocation_metadata())
+    if token is None:  # pragma: no cover - authenticate refuses a call without one
+        raise Unavailable(UNREACHABLE)
+    return token
 
 
 async def _refuse(context: grpc.aio.ServicerContext[Any, Any], message: str) -> NoReturn:
@@ -428,7 +451,7 @@ async def _recorded_subject(
     caller: Principal, requested: str, context: grpc.aio.ServicerContext[Any, Any]
 ) -> str:
     """Return whom a Triage is recorded for: the patient themselves, or whom staff name."""
-    if _reads_everyone(caller):
+    if _is_staff(caller):
         return requested
     if not _is_patient(caller):
         await _refuse(context, "only patients, clinicians and admins may triage")
@@ -504,13 +527,20 @@ def registrar(
     repository: AssessmentRepository,
     outcomes: OutcomePublisher,
     callers: Callers,
+    *,
+    practices: PracticeAccess | None = None,
 ) -> Register:
-    """Return the function that adds TriageService, over these collaborators, to a server."""
+    """Return the function that adds TriageService, over these collaborators, to a server.
+
+    Without ``practices`` a verified clinician reads only their own assessments (see
+    `TriageServicer`); the serving process always passes it.
+    """
 
     def register(server: grpc.aio.Server) -> Sequence[str]:
-        triage_pb2_grpc.add_TriageServiceServicer_to_server(
-            TriageServicer(engine, repository, outcomes, callers=callers), server
+        servicer = TriageServicer(
+            engine, repository, outcomes, callers=callers, practices=practices
         )
+        triage_pb2_grpc.add_TriageServiceServicer_to_server(servicer, server)
         return (SERVICE.full_name,)
 
     return register

@@ -306,6 +306,7 @@ class Practitioner(_message.Message):
     PRACTICE_ID_FIELD_NUMBER: _builtins.int
     ACTIVE_FIELD_NUMBER: _builtins.int
     USER_ID_FIELD_NUMBER: _builtins.int
+    EMAIL_FIELD_NUMBER: _builtins.int
     practitioner_id: _builtins.str
     """Practitioner id."""
     display_name: _builtins.str
@@ -316,6 +317,10 @@ class Practitioner(_message.Message):
     """Inactive practitioners are never matched or offered; their appointments remain readable."""
     user_id: _builtins.str
     """User id of their clinician account, linking sign-in to practice access; empty if none."""
+    email: _builtins.str
+    """Work e-mail of their clinician account; until user_id is set, a signed-in clinician whose
+    verified e-mail matches is linked to this practitioner (and so to its practice).
+    """
     @_builtins.property
     def specialties(self) -> _containers.RepeatedScalarFieldContainer[_clinical_pb2.Specialty.ValueType]:
         """Specialties, the first being the main one."""
@@ -334,10 +339,11 @@ class Practitioner(_message.Message):
         practice_id: _builtins.str = ...,
         active: _builtins.bool = ...,
         user_id: _builtins.str = ...,
+        email: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["active", b"active", "display_name", b"display_name", "languages", b"languages", "practice_id", b"practice_id", "practitioner_id", b"practitioner_id", "specialties", b"specialties", "user_id", b"user_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["active", b"active", "display_name", b"display_name", "email", b"email", "languages", b"languages", "practice_id", b"practice_id", "practitioner_id", b"practitioner_id", "specialties", b"specialties", "user_id", b"user_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -771,6 +777,7 @@ class BookRequest(_message.Message):
     REASON_FIELD_NUMBER: _builtins.int
     URGENCY_FIELD_NUMBER: _builtins.int
     TRIAGE_ASSESSMENT_ID_FIELD_NUMBER: _builtins.int
+    LANGUAGE_FIELD_NUMBER: _builtins.int
     idempotency_key: _builtins.str
     """Client-chosen key (e.g. a UUID) making retries safe; required."""
     slot_id: _builtins.str
@@ -783,6 +790,8 @@ class BookRequest(_message.Message):
     """Urgency level from triage."""
     triage_assessment_id: _builtins.str
     """Triage assessment the booking follows, if any."""
+    language: _language_pb2.Language.ValueType
+    """Language of the patient's reminders; UNSPECIFIED for English."""
     def __init__(
         self,
         *,
@@ -792,10 +801,11 @@ class BookRequest(_message.Message):
         reason: _builtins.str = ...,
         urgency: _clinical_pb2.UrgencyLevel.ValueType = ...,
         triage_assessment_id: _builtins.str = ...,
+        language: _language_pb2.Language.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["idempotency_key", b"idempotency_key", "patient_subject", b"patient_subject", "reason", b"reason", "slot_id", b"slot_id", "triage_assessment_id", b"triage_assessment_id", "urgency", b"urgency"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["idempotency_key", b"idempotency_key", "language", b"language", "patient_subject", b"patient_subject", "reason", b"reason", "slot_id", b"slot_id", "triage_assessment_id", b"triage_assessment_id", "urgency", b"urgency"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1608,3 +1618,135 @@ class AddAvailabilityExceptionResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___AddAvailabilityExceptionResponse: _TypeAlias = AddAvailabilityExceptionResponse  # noqa: Y015
+
+@_typing.final
+class GetAppointmentCalendarRequest(_message.Message):
+    """Request of GetAppointmentCalendar."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    APPOINTMENT_ID_FIELD_NUMBER: _builtins.int
+    LANGUAGE_FIELD_NUMBER: _builtins.int
+    appointment_id: _builtins.str
+    """Appointment id."""
+    language: _language_pb2.Language.ValueType
+    """Language of the event's text; UNSPECIFIED for English."""
+    def __init__(
+        self,
+        *,
+        appointment_id: _builtins.str = ...,
+        language: _language_pb2.Language.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["appointment_id", b"appointment_id", "language", b"language"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetAppointmentCalendarRequest: _TypeAlias = GetAppointmentCalendarRequest  # noqa: Y015
+
+@_typing.final
+class GetPractitionerCalendarRequest(_message.Message):
+    """Request of GetPractitionerCalendar."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PRACTITIONER_ID_FIELD_NUMBER: _builtins.int
+    WINDOW_FIELD_NUMBER: _builtins.int
+    practitioner_id: _builtins.str
+    """Practitioner id."""
+    @_builtins.property
+    def window(self) -> _time_window_pb2.TimeWindow:
+        """Appointments starting in this window; unset means from 7 days ago to 8 weeks ahead."""
+
+    def __init__(
+        self,
+        *,
+        practitioner_id: _builtins.str = ...,
+        window: _time_window_pb2.TimeWindow | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["window", b"window"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["practitioner_id", b"practitioner_id", "window", b"window"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetPractitionerCalendarRequest: _TypeAlias = GetPractitionerCalendarRequest  # noqa: Y015
+
+@_typing.final
+class GetAppointmentCalendarResponse(_message.Message):
+    """Response of GetAppointmentCalendar."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CALENDAR_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def calendar(self) -> Global___CalendarFile:
+        """The appointment as a one-event calendar."""
+
+    def __init__(
+        self,
+        *,
+        calendar: Global___CalendarFile | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["calendar", b"calendar"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["calendar", b"calendar"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetAppointmentCalendarResponse: _TypeAlias = GetAppointmentCalendarResponse  # noqa: Y015
+
+@_typing.final
+class GetPractitionerCalendarResponse(_message.Message):
+    """Response of GetPractitionerCalendar."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CALENDAR_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def calendar(self) -> Global___CalendarFile:
+        """The practitioner's booked appointments as a feed."""
+
+    def __init__(
+        self,
+        *,
+        calendar: Global___CalendarFile | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["calendar", b"calendar"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["calendar", b"calendar"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetPractitionerCalendarResponse: _TypeAlias = GetPractitionerCalendarResponse  # noqa: Y015
+
+@_typing.final
+class CalendarFile(_message.Message):
+    """An iCalendar (RFC 5545) document."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONTENT_FIELD_NUMBER: _builtins.int
+    FILENAME_FIELD_NUMBER: _builtins.int
+    MEDIA_TYPE_FIELD_NUMBER: _builtins.int
+    content: _builtins.bytes
+    """The .ics text, UTF-8, CRLF line endings."""
+    filename: _builtins.str
+    """Suggested file name, e.g. "appointment-<id>.ics"."""
+    media_type: _builtins.str
+    """Media type: "text/calendar; charset=utf-8"."""
+    def __init__(
+        self,
+        *,
+        content: _builtins.bytes = ...,
+        filename: _builtins.str = ...,
+        media_type: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "filename", b"filename", "media_type", b"media_type"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CalendarFile: _TypeAlias = CalendarFile  # noqa: Y015

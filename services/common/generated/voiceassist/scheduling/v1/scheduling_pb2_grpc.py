@@ -121,6 +121,16 @@ class SchedulingServiceStub:
                 request_serializer=voiceassist_dot_scheduling_dot_v1_dot_scheduling__pb2.AddAvailabilityExceptionRequest.SerializeToString,
                 response_deserializer=voiceassist_dot_scheduling_dot_v1_dot_scheduling__pb2.AddAvailabilityExceptionResponse.FromString,
                 _registered_method=True)
+        self.GetAppointmentCalendar = channel.unary_unary(
+                '/voiceassist.scheduling.v1.SchedulingService/GetAppointmentCalendar',
+                request_serializer=voiceassist_dot_scheduling_dot_v1_dot_scheduling__pb2.GetAppointmentCalendarRequest.SerializeToString,
+                response_deserializer=voiceassist_dot_scheduling_dot_v1_dot_scheduling__pb2.GetAppointmentCalendarResponse.FromString,
+                _registered_method=True)
+        self.GetPractitionerCalendar = channel.unary_unary(
+                '/voiceassist.scheduling.v1.SchedulingService/GetPractitionerCalendar',
+                request_serializer=voiceassist_dot_scheduling_dot_v1_dot_scheduling__pb2.GetPractitionerCalendarRequest.SerializeToString,
+                response_deserializer=voiceassist_dot_scheduling_dot_v1_dot_scheduling__pb2.GetPractitionerCalendarResponse.FromString,
+                _registered_method=True)
 
 
 class SchedulingServiceServicer:
@@ -249,6 +259,21 @@ class SchedulingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetAppointmentCalendar(self, request, context):
+        """Returns one appointment as an iCalendar (.ics) file, for the patient's own calendar.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetPractitionerCalendar(self, request, context):
+        """Returns a practitioner's booked appointments in a window as an iCalendar feed (clinicians of
+        the practice and admins); events name no patient.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SchedulingServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -331,6 +356,16 @@ def add_SchedulingServiceServicer_to_server(servicer, server):
                     servicer.AddAvailabilityException,
                     request_deserializer=voiceassist_dot_scheduling_dot_v1_dot_scheduling__pb2.AddAvailabilityExceptionRequest.FromString,
                     response_serializer=voiceassist_dot_scheduling_dot_v1_dot_scheduling__pb2.AddAvailabilityExceptionResponse.SerializeToString,
+            ),
+            'GetAppointmentCalendar': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetAppointmentCalendar,
+                    request_deserializer=voiceassist_dot_scheduling_dot_v1_dot_scheduling__pb2.GetAppointmentCalendarRequest.FromString,
+                    response_serializer=voiceassist_dot_scheduling_dot_v1_dot_scheduling__pb2.GetAppointmentCalendarResponse.SerializeToString,
+            ),
+            'GetPractitionerCalendar': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPractitionerCalendar,
+                    request_deserializer=voiceassist_dot_scheduling_dot_v1_dot_scheduling__pb2.GetPractitionerCalendarRequest.FromString,
+                    response_serializer=voiceassist_dot_scheduling_dot_v1_dot_scheduling__pb2.GetPractitionerCalendarResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -772,6 +807,60 @@ class SchedulingService:
             '/voiceassist.scheduling.v1.SchedulingService/AddAvailabilityException',
             voiceassist_dot_scheduling_dot_v1_dot_scheduling__pb2.AddAvailabilityExceptionRequest.SerializeToString,
             voiceassist_dot_scheduling_dot_v1_dot_scheduling__pb2.AddAvailabilityExceptionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetAppointmentCalendar(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/voiceassist.scheduling.v1.SchedulingService/GetAppointmentCalendar',
+            voiceassist_dot_scheduling_dot_v1_dot_scheduling__pb2.GetAppointmentCalendarRequest.SerializeToString,
+            voiceassist_dot_scheduling_dot_v1_dot_scheduling__pb2.GetAppointmentCalendarResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPractitionerCalendar(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/voiceassist.scheduling.v1.SchedulingService/GetPractitionerCalendar',
+            voiceassist_dot_scheduling_dot_v1_dot_scheduling__pb2.GetPractitionerCalendarRequest.SerializeToString,
+            voiceassist_dot_scheduling_dot_v1_dot_scheduling__pb2.GetPractitionerCalendarResponse.FromString,
             options,
             channel_credentials,
             insecure,

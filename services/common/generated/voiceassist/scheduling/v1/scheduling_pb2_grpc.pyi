@@ -81,6 +81,12 @@ class SchedulingServiceStub:
     """Replaces a practitioner's recurring weekly availability (admins). Existing appointments stay."""
     AddAvailabilityException: _grpc.UnaryUnaryMultiCallable[_scheduling_pb2.AddAvailabilityExceptionRequest, _scheduling_pb2.AddAvailabilityExceptionResponse]
     """Blocks a period (holiday, leave) in a practitioner's availability (admins)."""
+    GetAppointmentCalendar: _grpc.UnaryUnaryMultiCallable[_scheduling_pb2.GetAppointmentCalendarRequest, _scheduling_pb2.GetAppointmentCalendarResponse]
+    """Returns one appointment as an iCalendar (.ics) file, for the patient's own calendar."""
+    GetPractitionerCalendar: _grpc.UnaryUnaryMultiCallable[_scheduling_pb2.GetPractitionerCalendarRequest, _scheduling_pb2.GetPractitionerCalendarResponse]
+    """Returns a practitioner's booked appointments in a window as an iCalendar feed (clinicians of
+    the practice and admins); events name no patient.
+    """
 
 @_typing.type_check_only
 class SchedulingServiceAsyncStub(SchedulingServiceStub):
@@ -133,6 +139,12 @@ class SchedulingServiceAsyncStub(SchedulingServiceStub):
     """Replaces a practitioner's recurring weekly availability (admins). Existing appointments stay."""
     AddAvailabilityException: _aio.UnaryUnaryMultiCallable[_scheduling_pb2.AddAvailabilityExceptionRequest, _scheduling_pb2.AddAvailabilityExceptionResponse]  # type: ignore[assignment]
     """Blocks a period (holiday, leave) in a practitioner's availability (admins)."""
+    GetAppointmentCalendar: _aio.UnaryUnaryMultiCallable[_scheduling_pb2.GetAppointmentCalendarRequest, _scheduling_pb2.GetAppointmentCalendarResponse]  # type: ignore[assignment]
+    """Returns one appointment as an iCalendar (.ics) file, for the patient's own calendar."""
+    GetPractitionerCalendar: _aio.UnaryUnaryMultiCallable[_scheduling_pb2.GetPractitionerCalendarRequest, _scheduling_pb2.GetPractitionerCalendarResponse]  # type: ignore[assignment]
+    """Returns a practitioner's booked appointments in a window as an iCalendar feed (clinicians of
+    the practice and admins); events name no patient.
+    """
 
 class SchedulingServiceServicer(metaclass=_abc_1.ABCMeta):
     """SchedulingService owns practices, practitioners, availability and appointments.
@@ -278,5 +290,23 @@ class SchedulingServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_scheduling_pb2.AddAvailabilityExceptionResponse, _abc.Awaitable[_scheduling_pb2.AddAvailabilityExceptionResponse]]:
         """Blocks a period (holiday, leave) in a practitioner's availability (admins)."""
+
+    @_abc_1.abstractmethod
+    def GetAppointmentCalendar(
+        self,
+        request: _scheduling_pb2.GetAppointmentCalendarRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_scheduling_pb2.GetAppointmentCalendarResponse, _abc.Awaitable[_scheduling_pb2.GetAppointmentCalendarResponse]]:
+        """Returns one appointment as an iCalendar (.ics) file, for the patient's own calendar."""
+
+    @_abc_1.abstractmethod
+    def GetPractitionerCalendar(
+        self,
+        request: _scheduling_pb2.GetPractitionerCalendarRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_scheduling_pb2.GetPractitionerCalendarResponse, _abc.Awaitable[_scheduling_pb2.GetPractitionerCalendarResponse]]:
+        """Returns a practitioner's booked appointments in a window as an iCalendar feed (clinicians of
+        the practice and admins); events name no patient.
+        """
 
 def add_SchedulingServiceServicer_to_server(servicer: SchedulingServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -42,6 +42,7 @@ from voiceassist_gateway.adapters.admin import AdminClient
 from voiceassist_gateway.adapters.auth import AuthClient
 from voiceassist_gateway.adapters.downstream_health import GrpcHealthChecks
 from voiceassist_gateway.adapters.identity_provider import IdentityProvider, provider_http_client
+from voiceassist_gateway.adapters.scheduling import SchedulingClient
 from voiceassist_gateway.adapters.triage import TriageClient
 from voiceassist_gateway.adapters.web_sessions import InMemorySessionStore, NatsSessionStore
 from voiceassist_gateway.config import Settings
@@ -204,6 +205,9 @@ def create_app(
     app.state.downstream_health = downstream_health
     # Opened on first use, in the event loop that serves requests; closed at shutdown.
     app.state.triage = TriageClient(settings.triage_grpc_addr, tracer_provider=tracer_provider)
+    app.state.scheduling = SchedulingClient(
+        settings.scheduling_grpc_addr, tracer_provider=tracer_provider
+    )
     app.state.auth = AuthClient(settings.auth_grpc_addr, tracer_provider=tracer_provider)
     app.state.admin = AdminClient(settings.admin_grpc_addr, tracer_provider=tracer_provider)
     app.state.gatekeeper = keeper
@@ -248,6 +252,7 @@ def create_app(
 async def close_app(app: FastAPI) -> None:
     """Close what the app opened: channels, the provider clients, sessions, the audit trail."""
     await app.state.triage.close()
+    await app.state.scheduling.close()
     await app.state.auth.close()
     await app.state.admin.close()
     await app.state.provider_proxy.aclose()

@@ -12,7 +12,9 @@ field at fault, NOT_FOUND a 404, PERMISSION_DENIED a 403, UNAUTHENTICATED a 401,
 FAILED_PRECONDITION and ALREADY_EXISTS a 409, UNAVAILABLE a 503 and a missed deadline a 504.
 The service's own wording is not repeated: the gateway words each answer itself.
 
-Practitioners and analytics stay placeholders (501) until issue #7.
+The practitioner routes manage the clinic through the scheduling service
+(``voiceassist.scheduling.v1``), which checks again that the caller is an admin; analytics stay
+placeholders (501) until issue #7.
 """
 
 from __future__ import annotations
@@ -27,9 +29,12 @@ from fastapi import APIRouter, Depends, Query, Request
 from google.protobuf.timestamp_pb2 import Timestamp
 from voiceassist.admin.v1 import admin_pb2
 from voiceassist.common.v1 import paging_pb2
+from voiceassist.scheduling.v1 import scheduling_pb2
+from voiceassist_common.clinical import Specialty
 from voiceassist_common.tokens import Role
 
 from voiceassist_gateway.adapters.admin import AdminClient
+from voiceassist_gateway.adapters.scheduling import SchedulingClient
 from voiceassist_gateway.domain.access import Permission
 from voiceassist_gateway.domain.capabilities import CLINIC_ADMINISTRATION, PendingCapabilityError
 from voiceassist_gateway.domain.problems import Problem
@@ -53,6 +58,23 @@ from voiceassist_gateway.handlers.http.api.grpc_refusals import (
     request_refused,
 )
 from voiceassist_gateway.handlers.http.api.pending import pending
+from voiceassist_gateway.handlers.http.api.scheduling import call_scheduling, scheduling_client
+from voiceassist_gateway.handlers.http.api.scheduling_models import (
+    AddedException,
+    AvailabilityRule,
+    ClinicPractitioner,
+    ClinicPractitionerList,
+    ClinicPractitionerResponse,
+    LanguageTag,
+    NewAvailabilityException,
+    NewPractitioner,
+    WeeklyAvailability,
+    language_to_proto,
+    specialty_to_proto,
+)
+from voiceassist_gateway.handlers.http.api.scheduling_models import (
+    AvailabilityException as AvailabilityExceptionJson,
+)
 from voiceassist_gateway.handlers.http.identity import Caller, Require, needs
 from voiceassist_gateway.handlers.http.problem_responses import request_id_of
 
@@ -71,6 +93,13 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 _NO_USER: dict[int | str, dict[str, Any]] = {
     404: {"model": Problem, "description": "No user has this id."},
     409: {"model": Problem, "description": "The identity provider cannot make this change now."},
+}
+_SCHEDULING_ERRORS: dict[int | str, dict[str, Any]] = {
+    503: {"model": Problem, "description": "The scheduling service is unavailable; retry."},
+    504: {"model": Problem, "description": "The scheduling service did not answer in time."},
+}
+_NO_PRACTITIONER: dict[int | str, dict[str, Any]] = {
+    404: {"model": Problem, "description": "No practitioner has this id."},
 }
 _CONFLICT: dict[int | str, dict[str, Any]] = {
     409: {"model": Problem, "description": "A user has this address, or invitations are off."},
@@ -96,6 +125,8 @@ def admin_client(request: Request) -> AdminClient:
 
 
 Service = Annotated[AdminClient, Depends(admin_client)]
+SchedulingService = Annotated[SchedulingClient, Depends(scheduling_client)]
+ClinicAdministrator = Annotated[Caller, Depends(Require(Permission.ADMIN_CLINIC))]
 UserAdministrator = Annotated[Caller, Depends(Require(Permission.ADMIN_USERS))]
 Auditor = Annotated[Caller, Depends(Require(Permission.ADMIN_AUDIT))]
 PageSize = Annotated[int, Query(ge=0, le=500, description="0: the service's default (50).")]
@@ -290,45 +321,104 @@ async def verify_audit_chain(
 @router.get(
     "/practitioners",
     summary="List practitioners",
-    **pending(CLINIC_ADMINISTRATION),
-    dependencies=needs(Permission.ADMIN_CLINIC),
+    response_model=ClinicPractitionerList,
+    responses=_SCHEDULING_ERRORS,
 )
-async def list_practitioners() -> None:
+async def list_practitioners(
+    request: Request,
+    scheduling: SchedulingService,
+    caller: ClinicAdministrator,
+    specialty: Annotated[Specialty | None, Query(description="Only this specialty.")] = None,
+    language: Annotated[
+        LanguageTag | None, Query(description="Only those consulting in it.")
+    ] = None,
+    city: Annotated[str, Query(max_length=100, description="Only practices in it.")] = "",
+    page_size: PageSize = 0,
+    page_token: PageToken = "",
+) -> ClinicPractitionerList:
     """List practitioners with specialties, languages, practice and whether they are active."""
-    raise PendingCapabilityError(CLINIC_ADMINISTRATION)
+    message = scheduling_pb2.ListPractitionersRequest(
+        specialty=specialty_to_proto(specialty),
+        language=language_to_proto(language),
+        city=city,
+        include_inactive=True,
+        page=paging_pb2.Pagination(page_size=page_size, page_token=page_token),
+    )
+    rpc = scheduling.stub.ListPractitioners
+    reply = await call_scheduling(request, rpc, message, caller, location="query")
+    return ClinicPractitionerList(
+        practitioners=[ClinicPractitioner.of(item) for item in reply.practitioners],
+        next_page_token=reply.page_info.next_page_token or None,
+    )
 
 
 @router.post(
     "/practitioners",
     summary="Add a practitioner",
-    **pending(CLINIC_ADMINISTRATION),
-    dependencies=needs(Permission.ADMIN_CLINIC),
+    status_code=201,
+    response_model=ClinicPractitionerResponse,
+    responses=_SCHEDULING_ERRORS,
 )
-async def add_practitioner() -> None:
+async def add_practitioner(
+    request: Request,
+    body: NewPractitioner,
+    scheduling: SchedulingService,
+    caller: ClinicAdministrator,
+) -> ClinicPractitionerResponse:
     """Add a practitioner; their slots are offered to patients once availability is set."""
-    raise PendingCapabilityError(CLINIC_ADMINISTRATION)
+    rpc = scheduling.stub.CreatePractitioner
+    reply = await call_scheduling(request, rpc, body.to_proto(), caller, location="body")
+    return ClinicPractitionerResponse(practitioner=ClinicPractitioner.of(reply.practitioner))
 
 
 @router.put(
     "/practitioners/{practitioner_id}/availability",
     summary="Set weekly availability",
-    **pending(CLINIC_ADMINISTRATION),
-    dependencies=needs(Permission.ADMIN_CLINIC),
+    response_model=WeeklyAvailability,
+    responses={**_NO_PRACTITIONER, **_SCHEDULING_ERRORS},
 )
-async def set_availability(practitioner_id: UUID) -> None:
-    """Replace a practitioner's recurring weekly availability."""
-    raise PendingCapabilityError(CLINIC_ADMINISTRATION)
+async def set_availability(
+    request: Request,
+    practitioner_id: UUID,
+    body: WeeklyAvailability,
+    scheduling: SchedulingService,
+    caller: ClinicAdministrator,
+) -> WeeklyAvailability:
+    """Replace a practitioner's recurring weekly availability; booked appointments stay."""
+    message = scheduling_pb2.SetWeeklyAvailabilityRequest(
+        practitioner_id=str(practitioner_id), rules=[rule.to_proto() for rule in body.rules]
+    )
+    rpc = scheduling.stub.SetWeeklyAvailability
+    reply = await call_scheduling(request, rpc, message, caller, location="body")
+    return WeeklyAvailability(rules=[AvailabilityRule.of(rule) for rule in reply.rules])
 
 
 @router.post(
     "/practitioners/{practitioner_id}/exceptions",
     summary="Add an availability exception",
-    **pending(CLINIC_ADMINISTRATION),
-    dependencies=needs(Permission.ADMIN_CLINIC),
+    status_code=201,
+    response_model=AddedException,
+    responses={**_NO_PRACTITIONER, **_SCHEDULING_ERRORS},
 )
-async def add_exception(practitioner_id: UUID) -> None:
-    """Add a holiday or leave during which the practitioner offers no slots."""
-    raise PendingCapabilityError(CLINIC_ADMINISTRATION)
+async def add_exception(
+    request: Request,
+    practitioner_id: UUID,
+    body: NewAvailabilityException,
+    scheduling: SchedulingService,
+    caller: ClinicAdministrator,
+) -> AddedException:
+    """Add a holiday or leave during which the practitioner offers no slots.
+
+    Appointments already booked inside it are not cancelled: their ids come back in
+    `conflicting_appointment_ids` for staff to move or cancel.
+    """
+    rpc = scheduling.stub.AddAvailabilityException
+    message = body.to_proto(practitioner_id)
+    reply = await call_scheduling(request, rpc, message, caller, location="body")
+    return AddedException(
+        exception=AvailabilityExceptionJson.of(reply.exception),
+        conflicting_appointment_ids=list(reply.conflicting_appointment_ids),
+    )
 
 
 @router.get(
