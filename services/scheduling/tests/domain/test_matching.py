@@ -181,3 +181,28 @@ def test_no_active_practitioner_of_the_specialty_or_general_practice() -> None:
     result = match(query, [Candidate(inactive, PARIS, [])])
 
     assert result.outcome == MatchOutcome.NO_PRACTITIONERS
+
+
+def test_a_practice_in_another_country_is_never_offered() -> None:
+    montreal = Practice(
+        uuid4(),
+        "Clinique du Plateau",
+        "Montréal",
+        "America/Toronto",
+        latitude=45.52,
+        longitude=-73.58,
+    )
+    far_but_soon = candidate(
+        doctor("Dr Dubois", Specialty.CARDIOLOGY, practice=montreal), 1, practice=montreal
+    )
+    in_paris = candidate(doctor("Dr Lefèvre", Specialty.CARDIOLOGY), 20)
+    cardiology = {
+        "urgency": UrgencyLevel.CONSULTATION,
+        "now": NOW,
+        "specialty": Specialty.CARDIOLOGY,
+    }
+    by_city = MatchQuery(**cardiology, city="Paris")  # type: ignore[arg-type]
+    by_place = MatchQuery(**cardiology, latitude=48.86, longitude=2.35)  # type: ignore[arg-type]
+    for query in (by_city, by_place):
+        result = match(query, [far_but_soon, in_paris])
+        assert [m.practitioner.display_name for m in result.matches] == ["Dr Lefèvre"]

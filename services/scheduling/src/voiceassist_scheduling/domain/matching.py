@@ -12,6 +12,11 @@ Practitioners of the requested specialty come first; general practitioners are o
 them (they are everyone's first point of contact), and alone when no specialist is active.
 Ranking within that: specialty fit, the patient's language, the requested city (or distance to
 the requested coordinates), then the earliest slot.
+
+A practice farther than `MAX_TRAVEL_KM` from the requested place is never offered: a clinic in
+another country is no use to the patient, however early its slot. The place is the patient's
+coordinates, or the practices of the requested city (the city's location is where we see
+patients there); a city we have no practice in does not narrow anything.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from voiceassist_scheduling.domain.model import (
 
 __all__ = [
     "DEFAULT_HORIZON",
+    "MAX_TRAVEL_KM",
     "URGENT_HORIZON",
     "Candidate",
     "MatchOutcome",
@@ -49,6 +55,8 @@ __all__ = [
 URGENT_HORIZON = timedelta(hours=24)
 """CONSULTATION_24 patients are offered only slots starting this soon."""
 DEFAULT_HORIZON = timedelta(days=28)
+MAX_TRAVEL_KM = 500.0
+"""Farthest a practice may be from the requested place to be offered (Paris-Lyon is 400 km)."""
 """How far ahead non-urgent patients are offered slots when they name no window."""
 
 # Weights of the ranking score (sum 1): what the patient needs first, then comfort, then time.
@@ -176,6 +184,29 @@ def _place(query: MatchQuery, practice: Practice) -> tuple[float, float | None]:
     return 1.0, None
 
 
+def _anchor(query: MatchQuery, candidates: Sequence[Candidate]) -> tuple[float, float] | None:
+    """Return where the patient wants to be seen, when we can place it on the map."""
+    if query.latitude is not None and query.longitude is not None:
+        return query.latitude, query.longitude
+    if query.city:
+        for candidate in candidates:
+            practice = candidate.practice
+            if (
+                same_city(query.city, practice.city)
+                and practice.latitude is not None
+                and practice.longitude is not None
+            ):
+                return practice.latitude, practice.longitude
+    return None
+
+
+def _within_reach(anchor: tuple[float, float], practice: Practice) -> bool:
+    """Whether ``practice`` is near enough to ``anchor`` (one without coordinates is kept)."""
+    if practice.latitude is None or practice.longitude is None:
+        return True
+    return distance_km(*anchor, practice.latitude, practice.longitude) <= MAX_TRAVEL_KM
+
+
 def match(query: MatchQuery, candidates: Sequence[Candidate]) -> MatchResult:
     """Rank ``candidates`` for ``query`` by the rules of this module.
 
@@ -191,6 +222,9 @@ def match(query: MatchQuery, candidates: Sequence[Candidate]) -> MatchResult:
         for c in candidates
         if c.practitioner.active and _specialty_fit(c.practitioner, wanted) > 0.0
     ]
+    anchor = _anchor(query, eligible)
+    if anchor is not None:
+        eligible = [c for c in eligible if _within_reach(anchor, c.practice)]
     if not eligible:
         return MatchResult(MatchOutcome.NO_PRACTITIONERS)
     start, end = window
