@@ -200,8 +200,10 @@ async def test_an_emergency_red_flag_is_announced_on_the_turn_it_fires(triage: A
     )
 
     # The caller tells the patient to call emergency services now; the interview may go on with
-    # a few handover questions, or stop.
+    # a few handover questions, or stop. The fired rule says why.
     assert response.provisional_level == AMBULANCE
+    assert response.red_flags[0].level == AMBULANCE
+    assert response.red_flags[0].reason
     if response.should_stop:
         assert response.stop_reason == triage_pb2.STOP_REASON_EMERGENCY
         assert not response.HasField("next_question")

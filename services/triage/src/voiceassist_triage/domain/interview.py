@@ -85,14 +85,16 @@ def next_turn(
     ranking = model.ranking(posterior, RANKING_SIZE)
     level = urgency.provisional_level(kb, case, model.ranking(posterior))
 
+    fired_flags = tuple(redflags.fired_flags(kb, case, language))
+
     def stop(reason: StopReason) -> DiagnoseResult:
-        return DiagnoseResult(ranking, None, True, reason, level)
+        return DiagnoseResult(ranking, None, True, reason, level, fired_flags)
 
     def ask(evidence: EvidenceDef, *, red_flag: bool) -> DiagnoseResult:
         next_question = question(evidence, language, red_flag=red_flag)
-        return DiagnoseResult(ranking, next_question, False, StopReason.NONE, level)
+        return DiagnoseResult(ranking, next_question, False, StopReason.NONE, level, fired_flags)
 
-    fired = [f.level for f in redflags.fired_flags(kb, case, language) if f.level.is_emergency]
+    fired = [f.level for f in fired_flags if f.level.is_emergency]
     emergency = min(fired) if fired else None
     confident = bool(ranking) and ranking[0].probability >= model.hyper.confident_probability
     if emergency is not None and (

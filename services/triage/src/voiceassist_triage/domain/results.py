@@ -64,6 +64,8 @@ class DiagnoseResult:
     should_stop: bool
     stop_reason: StopReason
     provisional_level: Urgency
+    red_flags: tuple[FiredFlag, ...] = ()
+    """Rules the evidence so far fires (an emergency one: tell the patient now)."""
 
 
 @dataclass(frozen=True)

@@ -332,6 +332,7 @@ def diagnose_out(
         provisional_level=urgency_out(result.provisional_level),
         knowledge_version=kb.version,
         disclaimer=DISCLAIMER[language],
+        red_flags=flags_out(result.red_flags),
     )
     if result.next_question is not None and not result.should_stop:
         response.next_question.CopyFrom(question_out(result.next_question, kb))

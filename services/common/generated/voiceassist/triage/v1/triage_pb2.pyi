@@ -762,6 +762,7 @@ class DiagnoseResponse(_message.Message):
     PROVISIONAL_LEVEL_FIELD_NUMBER: _builtins.int
     KNOWLEDGE_VERSION_FIELD_NUMBER: _builtins.int
     DISCLAIMER_FIELD_NUMBER: _builtins.int
+    RED_FLAGS_FIELD_NUMBER: _builtins.int
     should_stop: _builtins.bool
     """True when the interview should end and Triage be called."""
     stop_reason: Global___StopReason.ValueType
@@ -785,6 +786,14 @@ class DiagnoseResponse(_message.Message):
     def conditions(self) -> _containers.RepeatedCompositeFieldContainer[Global___RankedCondition]:
         """Ranked conditions given the evidence so far, most probable first."""
 
+    @_builtins.property
+    def red_flags(self) -> _containers.RepeatedCompositeFieldContainer[Global___RedFlag]:
+        """Red-flag rules the evidence so far fires, most urgent first. An emergency-level one is what
+        obliges the caller to tell the patient to call emergency services at once; an emergency
+        provisional_level without one comes from the ranking of sparse evidence, which the next
+        questions settle.
+        """
+
     def __init__(
         self,
         *,
@@ -795,10 +804,11 @@ class DiagnoseResponse(_message.Message):
         provisional_level: _clinical_pb2.UrgencyLevel.ValueType = ...,
         knowledge_version: _builtins.str = ...,
         disclaimer: _builtins.str = ...,
+        red_flags: _abc.Iterable[Global___RedFlag] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["next_question", b"next_question"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["conditions", b"conditions", "disclaimer", b"disclaimer", "knowledge_version", b"knowledge_version", "next_question", b"next_question", "provisional_level", b"provisional_level", "should_stop", b"should_stop", "stop_reason", b"stop_reason"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["conditions", b"conditions", "disclaimer", b"disclaimer", "knowledge_version", b"knowledge_version", "next_question", b"next_question", "provisional_level", b"provisional_level", "red_flags", b"red_flags", "should_stop", b"should_stop", "stop_reason", b"stop_reason"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -23,39 +23,76 @@ _sym_db = _symbol_database.Default()
 
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 from voiceassist.common.v1 import clinical_pb2 as voiceassist_dot_common_dot_v1_dot_clinical__pb2
 from voiceassist.common.v1 import language_pb2 as voiceassist_dot_common_dot_v1_dot_language__pb2
 from voiceassist.common.v1 import paging_pb2 as voiceassist_dot_common_dot_v1_dot_paging__pb2
 from voiceassist.common.v1 import time_window_pb2 as voiceassist_dot_common_dot_v1_dot_time__window__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n,voiceassist/voice_proxy/v1/voice_proxy.proto\x12\x1avoiceassist.voice_proxy.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a$voiceassist/common/v1/clinical.proto\x1a$voiceassist/common/v1/language.proto\x1a\"voiceassist/common/v1/paging.proto\x1a\'voiceassist/common/v1/time_window.proto\"\xd6\x04\n\x07Session\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x37\n\x05state\x18\x02 \x01(\x0e\x32(.voiceassist.voice_proxy.v1.SessionState\x12\x36\n\x05stage\x18\x03 \x01(\x0e\x32\'.voiceassist.voice_proxy.v1.DialogStage\x12\x34\n\x07\x63hannel\x18\x04 \x01(\x0e\x32#.voiceassist.voice_proxy.v1.Channel\x12\x17\n\x0fpatient_subject\x18\x05 \x01(\t\x12\r\n\x05guest\x18\x06 \x01(\x08\x12\x31\n\x08language\x18\x07 \x01(\x0e\x32\x1f.voiceassist.common.v1.Language\x12\x12\n\nturn_count\x18\x08 \x01(\r\x12\x34\n\x07urgency\x18\t \x01(\x0e\x32#.voiceassist.common.v1.UrgencyLevel\x12\x1c\n\x14triage_assessment_id\x18\n \x01(\t\x12\x16\n\x0e\x61ppointment_id\x18\x0b \x01(\t\x12\x1f\n\x17\x61udio_retention_consent\x18\x0c \x01(\x08\x12.\n\nstart_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x36\n\x12last_activity_time\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\'\n\x11GetSessionRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\"J\n\x12GetSessionResponse\x12\x34\n\x07session\x18\x01 \x01(\x0b\x32#.voiceassist.voice_proxy.v1.Session\"\xcc\x01\n\x13ListSessionsRequest\x12\x38\n\x06states\x18\x01 \x03(\x0e\x32(.voiceassist.voice_proxy.v1.SessionState\x12\x17\n\x0fpatient_subject\x18\x02 \x01(\t\x12\x31\n\x06window\x18\x03 \x01(\x0b\x32!.voiceassist.common.v1.TimeWindow\x12/\n\x04page\x18\x04 \x01(\x0b\x32!.voiceassist.common.v1.Pagination\"\x81\x01\n\x14ListSessionsResponse\x12\x35\n\x08sessions\x18\x01 \x03(\x0b\x32#.voiceassist.voice_proxy.v1.Session\x12\x32\n\tpage_info\x18\x02 \x01(\x0b\x32\x1f.voiceassist.common.v1.PageInfo\"7\n\x11\x45ndSessionRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"J\n\x12\x45ndSessionResponse\x12\x34\n\x07session\x18\x01 \x01(\x0b\x32#.voiceassist.voice_proxy.v1.Session*\x83\x01\n\x0cSessionState\x12\x1d\n\x19SESSION_STATE_UNSPECIFIED\x10\x00\x12\x1b\n\x17SESSION_STATE_CONNECTED\x10\x01\x12\x1e\n\x1aSESSION_STATE_DISCONNECTED\x10\x02\x12\x17\n\x13SESSION_STATE_ENDED\x10\x03*\xcd\x01\n\x0b\x44ialogStage\x12\x1c\n\x18\x44IALOG_STAGE_UNSPECIFIED\x10\x00\x12\x18\n\x14\x44IALOG_STAGE_CONSENT\x10\x01\x12 \n\x1c\x44IALOG_STAGE_CHIEF_COMPLAINT\x10\x02\x12\x1a\n\x16\x44IALOG_STAGE_INTERVIEW\x10\x03\x12\x17\n\x13\x44IALOG_STAGE_ADVICE\x10\x04\x12\x18\n\x14\x44IALOG_STAGE_BOOKING\x10\x05\x12\x15\n\x11\x44IALOG_STAGE_DONE\x10\x06*G\n\x07\x43hannel\x12\x17\n\x13\x43HANNEL_UNSPECIFIED\x10\x00\x12\x11\n\rCHANNEL_VOICE\x10\x01\x12\x10\n\x0c\x43HANNEL_TEXT\x10\x02\x32\xe0\x02\n\x11VoiceProxyService\x12k\n\nGetSession\x12-.voiceassist.voice_proxy.v1.GetSessionRequest\x1a..voiceassist.voice_proxy.v1.GetSessionResponse\x12q\n\x0cListSessions\x12/.voiceassist.voice_proxy.v1.ListSessionsRequest\x1a\x30.voiceassist.voice_proxy.v1.ListSessionsResponse\x12k\n\nEndSession\x12-.voiceassist.voice_proxy.v1.EndSessionRequest\x1a..voiceassist.voice_proxy.v1.EndSessionResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n,voiceassist/voice_proxy/v1/voice_proxy.proto\x12\x1avoiceassist.voice_proxy.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1egoogle/protobuf/duration.proto\x1a$voiceassist/common/v1/clinical.proto\x1a$voiceassist/common/v1/language.proto\x1a\"voiceassist/common/v1/paging.proto\x1a\'voiceassist/common/v1/time_window.proto\"\xd6\x04\n\x07Session\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x37\n\x05state\x18\x02 \x01(\x0e\x32(.voiceassist.voice_proxy.v1.SessionState\x12\x36\n\x05stage\x18\x03 \x01(\x0e\x32\'.voiceassist.voice_proxy.v1.DialogStage\x12\x34\n\x07\x63hannel\x18\x04 \x01(\x0e\x32#.voiceassist.voice_proxy.v1.Channel\x12\x17\n\x0fpatient_subject\x18\x05 \x01(\t\x12\r\n\x05guest\x18\x06 \x01(\x08\x12\x31\n\x08language\x18\x07 \x01(\x0e\x32\x1f.voiceassist.common.v1.Language\x12\x12\n\nturn_count\x18\x08 \x01(\r\x12\x34\n\x07urgency\x18\t \x01(\x0e\x32#.voiceassist.common.v1.UrgencyLevel\x12\x1c\n\x14triage_assessment_id\x18\n \x01(\t\x12\x16\n\x0e\x61ppointment_id\x18\x0b \x01(\t\x12\x1f\n\x17\x61udio_retention_consent\x18\x0c \x01(\x08\x12.\n\nstart_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x36\n\x12last_activity_time\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\'\n\x11GetSessionRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\"J\n\x12GetSessionResponse\x12\x34\n\x07session\x18\x01 \x01(\x0b\x32#.voiceassist.voice_proxy.v1.Session\"\xcc\x01\n\x13ListSessionsRequest\x12\x38\n\x06states\x18\x01 \x03(\x0e\x32(.voiceassist.voice_proxy.v1.SessionState\x12\x17\n\x0fpatient_subject\x18\x02 \x01(\t\x12\x31\n\x06window\x18\x03 \x01(\x0b\x32!.voiceassist.common.v1.TimeWindow\x12/\n\x04page\x18\x04 \x01(\x0b\x32!.voiceassist.common.v1.Pagination\"\x81\x01\n\x14ListSessionsResponse\x12\x35\n\x08sessions\x18\x01 \x03(\x0b\x32#.voiceassist.voice_proxy.v1.Session\x12\x32\n\tpage_info\x18\x02 \x01(\x0b\x32\x1f.voiceassist.common.v1.PageInfo\"7\n\x11\x45ndSessionRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"J\n\x12\x45ndSessionResponse\x12\x34\n\x07session\x18\x01 \x01(\x0b\x32#.voiceassist.voice_proxy.v1.Session\"\xd1\x01\n\x0f\x43onverseRequest\x12>\n\x05start\x18\x01 \x01(\x0b\x32-.voiceassist.voice_proxy.v1.ConversationStartH\x00\x12\x0f\n\x05\x61udio\x18\x02 \x01(\x0cH\x00\x12\x0e\n\x04text\x18\x03 \x01(\tH\x00\x12:\n\x06\x61\x63tion\x18\x04 \x01(\x0e\x32(.voiceassist.voice_proxy.v1.ClientActionH\x00\x12\x18\n\x0eselect_slot_id\x18\x05 \x01(\tH\x00\x42\x07\n\x05\x65vent\"\xd3\x01\n\x11\x43onversationStart\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x31\n\x08language\x18\x02 \x01(\x0e\x32\x1f.voiceassist.common.v1.Language\x12\x34\n\x07\x63hannel\x18\x03 \x01(\x0e\x32#.voiceassist.voice_proxy.v1.Channel\x12\x1f\n\x17input_sample_rate_hertz\x18\x04 \x01(\r\x12 \n\x18output_sample_rate_hertz\x18\x05 \x01(\r\"\xbd\x05\n\x10\x43onverseResponse\x12\x45\n\x0fsession_started\x18\x01 \x01(\x0b\x32*.voiceassist.voice_proxy.v1.SessionStartedH\x00\x12<\n\ntranscript\x18\x02 \x01(\x0b\x32&.voiceassist.voice_proxy.v1.TranscriptH\x00\x12\x43\n\x0e\x61ssistant_text\x18\x03 \x01(\x0b\x32).voiceassist.voice_proxy.v1.AssistantTextH\x00\x12\x41\n\rtriage_result\x18\x04 \x01(\x0b\x32(.voiceassist.voice_proxy.v1.TriageResultH\x00\x12\x41\n\rbooking_offer\x18\x05 \x01(\x0b\x32(.voiceassist.voice_proxy.v1.BookingOfferH\x00\x12I\n\x11\x62ooking_confirmed\x18\x06 \x01(\x0b\x32,.voiceassist.voice_proxy.v1.BookingConfirmedH\x00\x12=\n\x0b\x61udio_start\x18\x07 \x01(\x0b\x32&.voiceassist.voice_proxy.v1.AudioStartH\x00\x12\x0f\n\x05\x61udio\x18\x08 \x01(\x0cH\x00\x12\x39\n\taudio_end\x18\t \x01(\x0b\x32$.voiceassist.voice_proxy.v1.AudioEndH\x00\x12:\n\tinterrupt\x18\n \x01(\x0b\x32%.voiceassist.voice_proxy.v1.InterruptH\x00\x12>\n\x05\x65rror\x18\x0b \x01(\x0b\x32-.voiceassist.voice_proxy.v1.ConversationErrorH\x00\x42\x07\n\x05\x65vent\"\xa0\x01\n\x0eSessionStarted\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x0f\n\x07resumed\x18\x02 \x01(\x08\x12\x36\n\x05stage\x18\x03 \x01(\x0e\x32\'.voiceassist.voice_proxy.v1.DialogStage\x12\x31\n\x08language\x18\x04 \x01(\x0e\x32\x1f.voiceassist.common.v1.Language\"7\n\nTranscript\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\r\n\x05\x66inal\x18\x02 \x01(\x08\x12\x0c\n\x04turn\x18\x03 \x01(\r\"\x1a\n\nQuickReply\x12\x0c\n\x04text\x18\x01 \x01(\t\"\xc1\x01\n\rAssistantText\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x36\n\x05stage\x18\x02 \x01(\x0e\x32\'.voiceassist.voice_proxy.v1.DialogStage\x12\x15\n\rinterruptible\x18\x03 \x01(\x08\x12=\n\rquick_replies\x18\x04 \x03(\x0b\x32&.voiceassist.voice_proxy.v1.QuickReply\x12\x14\n\x0cutterance_id\x18\x05 \x01(\t\"4\n\x0fLikelyCondition\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0bprobability\x18\x02 \x01(\x01\"\x80\x02\n\x0cTriageResult\x12\x32\n\x05level\x18\x01 \x01(\x0e\x32#.voiceassist.common.v1.UrgencyLevel\x12\x13\n\x0binstruction\x18\x02 \x01(\t\x12\x0f\n\x07reasons\x18\x03 \x03(\t\x12?\n\nconditions\x18\x04 \x03(\x0b\x32+.voiceassist.voice_proxy.v1.LikelyCondition\x12\x12\n\ndisclaimer\x18\x05 \x01(\t\x12\x15\n\rassessment_id\x18\x06 \x01(\t\x12\x18\n\x10\x65mergency_number\x18\x07 \x01(\t\x12\x10\n\x08\x62ookable\x18\x08 \x01(\x08\"\x90\x01\n\x0bOfferedSlot\x12\x0f\n\x07slot_id\x18\x01 \x01(\t\x12.\n\nstart_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x08\x64uration\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x13\n\x0bspoken_time\x18\x04 \x01(\t\"\xa0\x01\n\x13OfferedPractitioner\x12\x17\n\x0fpractitioner_id\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\x12\x10\n\x08practice\x18\x03 \x01(\t\x12\x10\n\x08timezone\x18\x04 \x01(\t\x12\x36\n\x05slots\x18\x05 \x03(\x0b\x32\'.voiceassist.voice_proxy.v1.OfferedSlot\"f\n\x0c\x42ookingOffer\x12\x46\n\rpractitioners\x18\x01 \x03(\x0b\x32/.voiceassist.voice_proxy.v1.OfferedPractitioner\x12\x0e\n\x06\x61\x64vice\x18\x02 \x01(\t\"\x9c\x01\n\x10\x42ookingConfirmed\x12\x16\n\x0e\x61ppointment_id\x18\x01 \x01(\t\x12\x19\n\x11practitioner_name\x18\x02 \x01(\t\x12\x10\n\x08practice\x18\x03 \x01(\t\x12.\n\nstart_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0bspoken_time\x18\x05 \x01(\t\"=\n\nAudioStart\x12\x14\n\x0cutterance_id\x18\x01 \x01(\t\x12\x19\n\x11sample_rate_hertz\x18\x02 \x01(\r\"5\n\x08\x41udioEnd\x12\x14\n\x0cutterance_id\x18\x01 \x01(\t\x12\x13\n\x0binterrupted\x18\x02 \x01(\x08\"1\n\tInterrupt\x12\x14\n\x0cutterance_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"A\n\x11\x43onversationError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\r\n\x05\x66\x61tal\x18\x03 \x01(\x08*\x83\x01\n\x0cSessionState\x12\x1d\n\x19SESSION_STATE_UNSPECIFIED\x10\x00\x12\x1b\n\x17SESSION_STATE_CONNECTED\x10\x01\x12\x1e\n\x1aSESSION_STATE_DISCONNECTED\x10\x02\x12\x17\n\x13SESSION_STATE_ENDED\x10\x03*\xcd\x01\n\x0b\x44ialogStage\x12\x1c\n\x18\x44IALOG_STAGE_UNSPECIFIED\x10\x00\x12\x18\n\x14\x44IALOG_STAGE_CONSENT\x10\x01\x12 \n\x1c\x44IALOG_STAGE_CHIEF_COMPLAINT\x10\x02\x12\x1a\n\x16\x44IALOG_STAGE_INTERVIEW\x10\x03\x12\x17\n\x13\x44IALOG_STAGE_ADVICE\x10\x04\x12\x18\n\x14\x44IALOG_STAGE_BOOKING\x10\x05\x12\x15\n\x11\x44IALOG_STAGE_DONE\x10\x06*G\n\x07\x43hannel\x12\x17\n\x13\x43HANNEL_UNSPECIFIED\x10\x00\x12\x11\n\rCHANNEL_VOICE\x10\x01\x12\x10\n\x0c\x43HANNEL_TEXT\x10\x02*\x89\x01\n\x0c\x43lientAction\x12\x1d\n\x19\x43LIENT_ACTION_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x43LIENT_ACTION_END_OF_TURN\x10\x01\x12\x1c\n\x18\x43LIENT_ACTION_STOP_AUDIO\x10\x02\x12\x1d\n\x19\x43LIENT_ACTION_END_SESSION\x10\x03\x32\xcb\x03\n\x11VoiceProxyService\x12i\n\x08\x43onverse\x12+.voiceassist.voice_proxy.v1.ConverseRequest\x1a,.voiceassist.voice_proxy.v1.ConverseResponse(\x01\x30\x01\x12k\n\nGetSession\x12-.voiceassist.voice_proxy.v1.GetSessionRequest\x1a..voiceassist.voice_proxy.v1.GetSessionResponse\x12q\n\x0cListSessions\x12/.voiceassist.voice_proxy.v1.ListSessionsRequest\x1a\x30.voiceassist.voice_proxy.v1.ListSessionsResponse\x12k\n\nEndSession\x12-.voiceassist.voice_proxy.v1.EndSessionRequest\x1a..voiceassist.voice_proxy.v1.EndSessionResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'voiceassist.voice_proxy.v1.voice_proxy_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_SESSIONSTATE']._serialized_start=1453
-  _globals['_SESSIONSTATE']._serialized_end=1584
-  _globals['_DIALOGSTAGE']._serialized_start=1587
-  _globals['_DIALOGSTAGE']._serialized_end=1792
-  _globals['_CHANNEL']._serialized_start=1794
-  _globals['_CHANNEL']._serialized_end=1865
-  _globals['_SESSION']._serialized_start=263
-  _globals['_SESSION']._serialized_end=861
-  _globals['_GETSESSIONREQUEST']._serialized_start=863
-  _globals['_GETSESSIONREQUEST']._serialized_end=902
-  _globals['_GETSESSIONRESPONSE']._serialized_start=904
-  _globals['_GETSESSIONRESPONSE']._serialized_end=978
-  _globals['_LISTSESSIONSREQUEST']._serialized_start=981
-  _globals['_LISTSESSIONSREQUEST']._serialized_end=1185
-  _globals['_LISTSESSIONSRESPONSE']._serialized_start=1188
-  _globals['_LISTSESSIONSRESPONSE']._serialized_end=1317
-  _globals['_ENDSESSIONREQUEST']._serialized_start=1319
-  _globals['_ENDSESSIONREQUEST']._serialized_end=1374
-  _globals['_ENDSESSIONRESPONSE']._serialized_start=1376
-  _globals['_ENDSESSIONRESPONSE']._serialized_end=1450
-  _globals['_VOICEPROXYSERVICE']._serialized_start=1868
-  _globals['_VOICEPROXYSERVICE']._serialized_end=2220
+  _globals['_SESSIONSTATE']._serialized_start=4181
+  _globals['_SESSIONSTATE']._serialized_end=4312
+  _globals['_DIALOGSTAGE']._serialized_start=4315
+  _globals['_DIALOGSTAGE']._serialized_end=4520
+  _globals['_CHANNEL']._serialized_start=4522
+  _globals['_CHANNEL']._serialized_end=4593
+  _globals['_CLIENTACTION']._serialized_start=4596
+  _globals['_CLIENTACTION']._serialized_end=4733
+  _globals['_SESSION']._serialized_start=295
+  _globals['_SESSION']._serialized_end=893
+  _globals['_GETSESSIONREQUEST']._serialized_start=895
+  _globals['_GETSESSIONREQUEST']._serialized_end=934
+  _globals['_GETSESSIONRESPONSE']._serialized_start=936
+  _globals['_GETSESSIONRESPONSE']._serialized_end=1010
+  _globals['_LISTSESSIONSREQUEST']._serialized_start=1013
+  _globals['_LISTSESSIONSREQUEST']._serialized_end=1217
+  _globals['_LISTSESSIONSRESPONSE']._serialized_start=1220
+  _globals['_LISTSESSIONSRESPONSE']._serialized_end=1349
+  _globals['_ENDSESSIONREQUEST']._serialized_start=1351
+  _globals['_ENDSESSIONREQUEST']._serialized_end=1406
+  _globals['_ENDSESSIONRESPONSE']._serialized_start=1408
+  _globals['_ENDSESSIONRESPONSE']._serialized_end=1482
+  _globals['_CONVERSEREQUEST']._serialized_start=1485
+  _globals['_CONVERSEREQUEST']._serialized_end=1694
+  _globals['_CONVERSATIONSTART']._serialized_start=1697
+  _globals['_CONVERSATIONSTART']._serialized_end=1908
+  _globals['_CONVERSERESPONSE']._serialized_start=1911
+  _globals['_CONVERSERESPONSE']._serialized_end=2612
+  _globals['_SESSIONSTARTED']._serialized_start=2615
+  _globals['_SESSIONSTARTED']._serialized_end=2775
+  _globals['_TRANSCRIPT']._serialized_start=2777
+  _globals['_TRANSCRIPT']._serialized_end=2832
+  _globals['_QUICKREPLY']._serialized_start=2834
+  _globals['_QUICKREPLY']._serialized_end=2860
+  _globals['_ASSISTANTTEXT']._serialized_start=2863
+  _globals['_ASSISTANTTEXT']._serialized_end=3056
+  _globals['_LIKELYCONDITION']._serialized_start=3058
+  _globals['_LIKELYCONDITION']._serialized_end=3110
+  _globals['_TRIAGERESULT']._serialized_start=3113
+  _globals['_TRIAGERESULT']._serialized_end=3369
+  _globals['_OFFEREDSLOT']._serialized_start=3372
+  _globals['_OFFEREDSLOT']._serialized_end=3516
+  _globals['_OFFEREDPRACTITIONER']._serialized_start=3519
+  _globals['_OFFEREDPRACTITIONER']._serialized_end=3679
+  _globals['_BOOKINGOFFER']._serialized_start=3681
+  _globals['_BOOKINGOFFER']._serialized_end=3783
+  _globals['_BOOKINGCONFIRMED']._serialized_start=3786
+  _globals['_BOOKINGCONFIRMED']._serialized_end=3942
+  _globals['_AUDIOSTART']._serialized_start=3944
+  _globals['_AUDIOSTART']._serialized_end=4005
+  _globals['_AUDIOEND']._serialized_start=4007
+  _globals['_AUDIOEND']._serialized_end=4060
+  _globals['_INTERRUPT']._serialized_start=4062
+  _globals['_INTERRUPT']._serialized_end=4111
+  _globals['_CONVERSATIONERROR']._serialized_start=4113
+  _globals['_CONVERSATIONERROR']._serialized_end=4178
+  _globals['_VOICEPROXYSERVICE']._serialized_start=4736
+  _globals['_VOICEPROXYSERVICE']._serialized_end=5195
 # @@protoc_insertion_point(module_scope)

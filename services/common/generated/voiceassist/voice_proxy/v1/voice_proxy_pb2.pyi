@@ -8,6 +8,7 @@ admin service see and end conversations. It never returns transcripts or audio.
 
 from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
+from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
@@ -118,6 +119,38 @@ CHANNEL_VOICE: Channel.ValueType  # 1
 CHANNEL_TEXT: Channel.ValueType  # 2
 """Text messages only."""
 Global___Channel: _TypeAlias = Channel  # noqa: Y015
+
+class _ClientAction:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ClientActionEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ClientAction.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    CLIENT_ACTION_UNSPECIFIED: _ClientAction.ValueType  # 0
+    """Not set; refused."""
+    CLIENT_ACTION_END_OF_TURN: _ClientAction.ValueType  # 1
+    """The patient finished speaking (push-to-talk released): end the turn without waiting for
+    silence.
+    """
+    CLIENT_ACTION_STOP_AUDIO: _ClientAction.ValueType  # 2
+    """Stop the reply being played (the stop button); the same as barge-in, without speech."""
+    CLIENT_ACTION_END_SESSION: _ClientAction.ValueType  # 3
+    """The patient leaves: the conversation ends and cannot resume."""
+
+class ClientAction(_ClientAction, metaclass=_ClientActionEnumTypeWrapper):
+    """What the client can ask for besides speaking or typing."""
+
+CLIENT_ACTION_UNSPECIFIED: ClientAction.ValueType  # 0
+"""Not set; refused."""
+CLIENT_ACTION_END_OF_TURN: ClientAction.ValueType  # 1
+"""The patient finished speaking (push-to-talk released): end the turn without waiting for
+silence.
+"""
+CLIENT_ACTION_STOP_AUDIO: ClientAction.ValueType  # 2
+"""Stop the reply being played (the stop button); the same as barge-in, without speech."""
+CLIENT_ACTION_END_SESSION: ClientAction.ValueType  # 3
+"""The patient leaves: the conversation ends and cannot resume."""
+Global___ClientAction: _TypeAlias = ClientAction  # noqa: Y015
 
 @_typing.final
 class Session(_message.Message):
@@ -368,3 +401,631 @@ class EndSessionResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___EndSessionResponse: _TypeAlias = EndSessionResponse  # noqa: Y015
+
+@_typing.final
+class ConverseRequest(_message.Message):
+    """Request of Converse: exactly one event per message."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    START_FIELD_NUMBER: _builtins.int
+    AUDIO_FIELD_NUMBER: _builtins.int
+    TEXT_FIELD_NUMBER: _builtins.int
+    ACTION_FIELD_NUMBER: _builtins.int
+    SELECT_SLOT_ID_FIELD_NUMBER: _builtins.int
+    audio: _builtins.bytes
+    """PCM16 mono little-endian audio at the start message's sample rate (20 to 100 ms a frame)."""
+    text: _builtins.str
+    """Typed text, taking the same path as speech."""
+    action: Global___ClientAction.ValueType
+    """A button rather than words."""
+    select_slot_id: _builtins.str
+    """The slot the patient picked from a booking offer (a slot id from BookingOffer)."""
+    @_builtins.property
+    def start(self) -> Global___ConversationStart:
+        """First message only: start a conversation or resume one."""
+
+    def __init__(
+        self,
+        *,
+        start: Global___ConversationStart | None = ...,
+        audio: _builtins.bytes = ...,
+        text: _builtins.str = ...,
+        action: Global___ClientAction.ValueType = ...,
+        select_slot_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "audio", b"audio", "event", b"event", "select_slot_id", b"select_slot_id", "start", b"start", "text", b"text"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "audio", b"audio", "event", b"event", "select_slot_id", b"select_slot_id", "start", b"start", "text", b"text"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_event: _TypeAlias = _typing.Literal["start", "audio", "text", "action", "select_slot_id"]  # noqa: Y015
+    _WhichOneofArgType_event: _TypeAlias = _typing.Literal["event", b"event"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_event) -> _WhichOneofReturnType_event | None: ...
+
+Global___ConverseRequest: _TypeAlias = ConverseRequest  # noqa: Y015
+
+@_typing.final
+class ConversationStart(_message.Message):
+    """How a conversation starts."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SESSION_ID_FIELD_NUMBER: _builtins.int
+    LANGUAGE_FIELD_NUMBER: _builtins.int
+    CHANNEL_FIELD_NUMBER: _builtins.int
+    INPUT_SAMPLE_RATE_HERTZ_FIELD_NUMBER: _builtins.int
+    OUTPUT_SAMPLE_RATE_HERTZ_FIELD_NUMBER: _builtins.int
+    session_id: _builtins.str
+    """Resume this conversation after a reconnect; empty to start a new one."""
+    language: _language_pb2.Language.ValueType
+    """Language of the conversation; UNSPECIFIED uses the account's or English."""
+    channel: Global___Channel.ValueType
+    """Speech or text only; text only means no audio in either direction."""
+    input_sample_rate_hertz: _builtins.int
+    """Sample rate of the audio frames the client sends, in hertz (8000 to 48000); other rates are
+    resampled to 16 kHz. 0 means 16000.
+    """
+    output_sample_rate_hertz: _builtins.int
+    """Sample rate of the reply audio the client wants; 0 means 24000."""
+    def __init__(
+        self,
+        *,
+        session_id: _builtins.str = ...,
+        language: _language_pb2.Language.ValueType = ...,
+        channel: Global___Channel.ValueType = ...,
+        input_sample_rate_hertz: _builtins.int = ...,
+        output_sample_rate_hertz: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "input_sample_rate_hertz", b"input_sample_rate_hertz", "language", b"language", "output_sample_rate_hertz", b"output_sample_rate_hertz", "session_id", b"session_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ConversationStart: _TypeAlias = ConversationStart  # noqa: Y015
+
+@_typing.final
+class ConverseResponse(_message.Message):
+    """Response of Converse: exactly one event per message."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SESSION_STARTED_FIELD_NUMBER: _builtins.int
+    TRANSCRIPT_FIELD_NUMBER: _builtins.int
+    ASSISTANT_TEXT_FIELD_NUMBER: _builtins.int
+    TRIAGE_RESULT_FIELD_NUMBER: _builtins.int
+    BOOKING_OFFER_FIELD_NUMBER: _builtins.int
+    BOOKING_CONFIRMED_FIELD_NUMBER: _builtins.int
+    AUDIO_START_FIELD_NUMBER: _builtins.int
+    AUDIO_FIELD_NUMBER: _builtins.int
+    AUDIO_END_FIELD_NUMBER: _builtins.int
+    INTERRUPT_FIELD_NUMBER: _builtins.int
+    ERROR_FIELD_NUMBER: _builtins.int
+    audio: _builtins.bytes
+    """A chunk of reply audio (PCM16 mono at AudioStart's rate)."""
+    @_builtins.property
+    def session_started(self) -> Global___SessionStarted:
+        """The conversation started or resumed (first response)."""
+
+    @_builtins.property
+    def transcript(self) -> Global___Transcript:
+        """What the patient is saying, while they speak (partial) and when the turn ends (final)."""
+
+    @_builtins.property
+    def assistant_text(self) -> Global___AssistantText:
+        """What the assistant says (also spoken when the channel is voice)."""
+
+    @_builtins.property
+    def triage_result(self) -> Global___TriageResult:
+        """The urgency level, instruction, reasons and likely conditions."""
+
+    @_builtins.property
+    def booking_offer(self) -> Global___BookingOffer:
+        """Practitioners with free slots to choose from."""
+
+    @_builtins.property
+    def booking_confirmed(self) -> Global___BookingConfirmed:
+        """The booked appointment."""
+
+    @_builtins.property
+    def audio_start(self) -> Global___AudioStart:
+        """Reply audio begins: its format and the text it speaks."""
+
+    @_builtins.property
+    def audio_end(self) -> Global___AudioEnd:
+        """The reply audio ended (played out or stopped)."""
+
+    @_builtins.property
+    def interrupt(self) -> Global___Interrupt:
+        """The reply was cut short because the patient spoke over it or pressed stop."""
+
+    @_builtins.property
+    def error(self) -> Global___ConversationError:
+        """Something went wrong that the patient should hear about; the conversation goes on unless
+        fatal.
+        """
+
+    def __init__(
+        self,
+        *,
+        session_started: Global___SessionStarted | None = ...,
+        transcript: Global___Transcript | None = ...,
+        assistant_text: Global___AssistantText | None = ...,
+        triage_result: Global___TriageResult | None = ...,
+        booking_offer: Global___BookingOffer | None = ...,
+        booking_confirmed: Global___BookingConfirmed | None = ...,
+        audio_start: Global___AudioStart | None = ...,
+        audio: _builtins.bytes = ...,
+        audio_end: Global___AudioEnd | None = ...,
+        interrupt: Global___Interrupt | None = ...,
+        error: Global___ConversationError | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["assistant_text", b"assistant_text", "audio", b"audio", "audio_end", b"audio_end", "audio_start", b"audio_start", "booking_confirmed", b"booking_confirmed", "booking_offer", b"booking_offer", "error", b"error", "event", b"event", "interrupt", b"interrupt", "session_started", b"session_started", "transcript", b"transcript", "triage_result", b"triage_result"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["assistant_text", b"assistant_text", "audio", b"audio", "audio_end", b"audio_end", "audio_start", b"audio_start", "booking_confirmed", b"booking_confirmed", "booking_offer", b"booking_offer", "error", b"error", "event", b"event", "interrupt", b"interrupt", "session_started", b"session_started", "transcript", b"transcript", "triage_result", b"triage_result"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_event: _TypeAlias = _typing.Literal["session_started", "transcript", "assistant_text", "triage_result", "booking_offer", "booking_confirmed", "audio_start", "audio", "audio_end", "interrupt", "error"]  # noqa: Y015
+    _WhichOneofArgType_event: _TypeAlias = _typing.Literal["event", b"event"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_event) -> _WhichOneofReturnType_event | None: ...
+
+Global___ConverseResponse: _TypeAlias = ConverseResponse  # noqa: Y015
+
+@_typing.final
+class SessionStarted(_message.Message):
+    """The conversation started or resumed."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SESSION_ID_FIELD_NUMBER: _builtins.int
+    RESUMED_FIELD_NUMBER: _builtins.int
+    STAGE_FIELD_NUMBER: _builtins.int
+    LANGUAGE_FIELD_NUMBER: _builtins.int
+    session_id: _builtins.str
+    """Conversation id: send it in ConversationStart to resume after a reconnect."""
+    resumed: _builtins.bool
+    """True when an existing conversation was resumed."""
+    stage: Global___DialogStage.ValueType
+    """Where the dialog is."""
+    language: _language_pb2.Language.ValueType
+    """Language of the conversation."""
+    def __init__(
+        self,
+        *,
+        session_id: _builtins.str = ...,
+        resumed: _builtins.bool = ...,
+        stage: Global___DialogStage.ValueType = ...,
+        language: _language_pb2.Language.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["language", b"language", "resumed", b"resumed", "session_id", b"session_id", "stage", b"stage"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SessionStarted: _TypeAlias = SessionStarted  # noqa: Y015
+
+@_typing.final
+class Transcript(_message.Message):
+    """A transcript of the patient's speech (PHI: shown to the patient, never logged)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TEXT_FIELD_NUMBER: _builtins.int
+    FINAL_FIELD_NUMBER: _builtins.int
+    TURN_FIELD_NUMBER: _builtins.int
+    text: _builtins.str
+    """The words recognised so far (partial) or for the whole turn (final)."""
+    final: _builtins.bool
+    """True once the turn has ended."""
+    turn: _builtins.int
+    """Turn number, from 1."""
+    def __init__(
+        self,
+        *,
+        text: _builtins.str = ...,
+        final: _builtins.bool = ...,
+        turn: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["final", b"final", "text", b"text", "turn", b"turn"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Transcript: _TypeAlias = Transcript  # noqa: Y015
+
+@_typing.final
+class QuickReply(_message.Message):
+    """One quick reply the client may show as a button (its text is sent as typed text)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TEXT_FIELD_NUMBER: _builtins.int
+    text: _builtins.str
+    """What the button says, and what is sent when it is pressed."""
+    def __init__(
+        self,
+        *,
+        text: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["text", b"text"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___QuickReply: _TypeAlias = QuickReply  # noqa: Y015
+
+@_typing.final
+class AssistantText(_message.Message):
+    """What the assistant says."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TEXT_FIELD_NUMBER: _builtins.int
+    STAGE_FIELD_NUMBER: _builtins.int
+    INTERRUPTIBLE_FIELD_NUMBER: _builtins.int
+    QUICK_REPLIES_FIELD_NUMBER: _builtins.int
+    UTTERANCE_ID_FIELD_NUMBER: _builtins.int
+    text: _builtins.str
+    """The words."""
+    stage: Global___DialogStage.ValueType
+    """Dialog stage they belong to."""
+    interruptible: _builtins.bool
+    """False for consent and emergency instructions, which barge-in does not stop."""
+    utterance_id: _builtins.str
+    """Id of this utterance; AudioStart names it when it is spoken."""
+    @_builtins.property
+    def quick_replies(self) -> _containers.RepeatedCompositeFieldContainer[Global___QuickReply]:
+        """Suggested answers (e.g. "Yes", "No"), when the question has a fixed set."""
+
+    def __init__(
+        self,
+        *,
+        text: _builtins.str = ...,
+        stage: Global___DialogStage.ValueType = ...,
+        interruptible: _builtins.bool = ...,
+        quick_replies: _abc.Iterable[Global___QuickReply] | None = ...,
+        utterance_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["interruptible", b"interruptible", "quick_replies", b"quick_replies", "stage", b"stage", "text", b"text", "utterance_id", b"utterance_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AssistantText: _TypeAlias = AssistantText  # noqa: Y015
+
+@_typing.final
+class LikelyCondition(_message.Message):
+    """A likely condition, in plain words."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    PROBABILITY_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """Name a patient understands, e.g. "Strep throat"."""
+    probability: _builtins.float
+    """Probability from 0 to 1."""
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        probability: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "probability", b"probability"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LikelyCondition: _TypeAlias = LikelyCondition  # noqa: Y015
+
+@_typing.final
+class TriageResult(_message.Message):
+    """The urgency advice."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LEVEL_FIELD_NUMBER: _builtins.int
+    INSTRUCTION_FIELD_NUMBER: _builtins.int
+    REASONS_FIELD_NUMBER: _builtins.int
+    CONDITIONS_FIELD_NUMBER: _builtins.int
+    DISCLAIMER_FIELD_NUMBER: _builtins.int
+    ASSESSMENT_ID_FIELD_NUMBER: _builtins.int
+    EMERGENCY_NUMBER_FIELD_NUMBER: _builtins.int
+    BOOKABLE_FIELD_NUMBER: _builtins.int
+    level: _clinical_pb2.UrgencyLevel.ValueType
+    """How soon to get care."""
+    instruction: _builtins.str
+    """What to do, in the conversation's language."""
+    disclaimer: _builtins.str
+    """"This is not a diagnosis" in the conversation's language; always set."""
+    assessment_id: _builtins.str
+    """Recorded assessment id."""
+    emergency_number: _builtins.str
+    """For the emergency levels: the number to call (e.g. "112"), shown prominently."""
+    bookable: _builtins.bool
+    """Whether a booking follows (false for the emergency levels)."""
+    @_builtins.property
+    def reasons(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Why: red flags and key findings, in plain words."""
+
+    @_builtins.property
+    def conditions(self) -> _containers.RepeatedCompositeFieldContainer[Global___LikelyCondition]:
+        """Likely conditions, most likely first."""
+
+    def __init__(
+        self,
+        *,
+        level: _clinical_pb2.UrgencyLevel.ValueType = ...,
+        instruction: _builtins.str = ...,
+        reasons: _abc.Iterable[_builtins.str] | None = ...,
+        conditions: _abc.Iterable[Global___LikelyCondition] | None = ...,
+        disclaimer: _builtins.str = ...,
+        assessment_id: _builtins.str = ...,
+        emergency_number: _builtins.str = ...,
+        bookable: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["assessment_id", b"assessment_id", "bookable", b"bookable", "conditions", b"conditions", "disclaimer", b"disclaimer", "emergency_number", b"emergency_number", "instruction", b"instruction", "level", b"level", "reasons", b"reasons"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TriageResult: _TypeAlias = TriageResult  # noqa: Y015
+
+@_typing.final
+class OfferedSlot(_message.Message):
+    """One slot offered in the dialog."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SLOT_ID_FIELD_NUMBER: _builtins.int
+    START_TIME_FIELD_NUMBER: _builtins.int
+    DURATION_FIELD_NUMBER: _builtins.int
+    SPOKEN_TIME_FIELD_NUMBER: _builtins.int
+    slot_id: _builtins.str
+    """Slot id to send back in select_slot_id."""
+    spoken_time: _builtins.str
+    """The start as the assistant says it, in the practice's time and the conversation's language."""
+    @_builtins.property
+    def start_time(self) -> _timestamp_pb2.Timestamp:
+        """Start (UTC)."""
+
+    @_builtins.property
+    def duration(self) -> _duration_pb2.Duration:
+        """Length of the consultation."""
+
+    def __init__(
+        self,
+        *,
+        slot_id: _builtins.str = ...,
+        start_time: _timestamp_pb2.Timestamp | None = ...,
+        duration: _duration_pb2.Duration | None = ...,
+        spoken_time: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["duration", b"duration", "start_time", b"start_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["duration", b"duration", "slot_id", b"slot_id", "spoken_time", b"spoken_time", "start_time", b"start_time"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OfferedSlot: _TypeAlias = OfferedSlot  # noqa: Y015
+
+@_typing.final
+class OfferedPractitioner(_message.Message):
+    """A practitioner offered with their slots."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PRACTITIONER_ID_FIELD_NUMBER: _builtins.int
+    DISPLAY_NAME_FIELD_NUMBER: _builtins.int
+    PRACTICE_FIELD_NUMBER: _builtins.int
+    TIMEZONE_FIELD_NUMBER: _builtins.int
+    SLOTS_FIELD_NUMBER: _builtins.int
+    practitioner_id: _builtins.str
+    """Practitioner id."""
+    display_name: _builtins.str
+    """Name, e.g. "Dr Claire Martin"."""
+    practice: _builtins.str
+    """Practice name and city."""
+    timezone: _builtins.str
+    """IANA timezone of the practice."""
+    @_builtins.property
+    def slots(self) -> _containers.RepeatedCompositeFieldContainer[Global___OfferedSlot]:
+        """Free slots, soonest first."""
+
+    def __init__(
+        self,
+        *,
+        practitioner_id: _builtins.str = ...,
+        display_name: _builtins.str = ...,
+        practice: _builtins.str = ...,
+        timezone: _builtins.str = ...,
+        slots: _abc.Iterable[Global___OfferedSlot] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["display_name", b"display_name", "practice", b"practice", "practitioner_id", b"practitioner_id", "slots", b"slots", "timezone", b"timezone"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OfferedPractitioner: _TypeAlias = OfferedPractitioner  # noqa: Y015
+
+@_typing.final
+class BookingOffer(_message.Message):
+    """Practitioners and slots to choose from."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PRACTITIONERS_FIELD_NUMBER: _builtins.int
+    ADVICE_FIELD_NUMBER: _builtins.int
+    advice: _builtins.str
+    """When nothing could be offered, what to do instead (urgent care, another time)."""
+    @_builtins.property
+    def practitioners(self) -> _containers.RepeatedCompositeFieldContainer[Global___OfferedPractitioner]:
+        """Best first."""
+
+    def __init__(
+        self,
+        *,
+        practitioners: _abc.Iterable[Global___OfferedPractitioner] | None = ...,
+        advice: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["advice", b"advice", "practitioners", b"practitioners"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BookingOffer: _TypeAlias = BookingOffer  # noqa: Y015
+
+@_typing.final
+class BookingConfirmed(_message.Message):
+    """The booked appointment."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    APPOINTMENT_ID_FIELD_NUMBER: _builtins.int
+    PRACTITIONER_NAME_FIELD_NUMBER: _builtins.int
+    PRACTICE_FIELD_NUMBER: _builtins.int
+    START_TIME_FIELD_NUMBER: _builtins.int
+    SPOKEN_TIME_FIELD_NUMBER: _builtins.int
+    appointment_id: _builtins.str
+    """Appointment id."""
+    practitioner_name: _builtins.str
+    """Who."""
+    practice: _builtins.str
+    """Where."""
+    spoken_time: _builtins.str
+    """When, as the assistant says it."""
+    @_builtins.property
+    def start_time(self) -> _timestamp_pb2.Timestamp:
+        """When (UTC)."""
+
+    def __init__(
+        self,
+        *,
+        appointment_id: _builtins.str = ...,
+        practitioner_name: _builtins.str = ...,
+        practice: _builtins.str = ...,
+        start_time: _timestamp_pb2.Timestamp | None = ...,
+        spoken_time: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["start_time", b"start_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["appointment_id", b"appointment_id", "practice", b"practice", "practitioner_name", b"practitioner_name", "spoken_time", b"spoken_time", "start_time", b"start_time"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BookingConfirmed: _TypeAlias = BookingConfirmed  # noqa: Y015
+
+@_typing.final
+class AudioStart(_message.Message):
+    """Reply audio begins."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UTTERANCE_ID_FIELD_NUMBER: _builtins.int
+    SAMPLE_RATE_HERTZ_FIELD_NUMBER: _builtins.int
+    utterance_id: _builtins.str
+    """The utterance (AssistantText.utterance_id) being spoken."""
+    sample_rate_hertz: _builtins.int
+    """Sample rate of the audio that follows."""
+    def __init__(
+        self,
+        *,
+        utterance_id: _builtins.str = ...,
+        sample_rate_hertz: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["sample_rate_hertz", b"sample_rate_hertz", "utterance_id", b"utterance_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AudioStart: _TypeAlias = AudioStart  # noqa: Y015
+
+@_typing.final
+class AudioEnd(_message.Message):
+    """Reply audio ended."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UTTERANCE_ID_FIELD_NUMBER: _builtins.int
+    INTERRUPTED_FIELD_NUMBER: _builtins.int
+    utterance_id: _builtins.str
+    """The utterance that ended."""
+    interrupted: _builtins.bool
+    """True when it was cut short (barge-in or stop)."""
+    def __init__(
+        self,
+        *,
+        utterance_id: _builtins.str = ...,
+        interrupted: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["interrupted", b"interrupted", "utterance_id", b"utterance_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AudioEnd: _TypeAlias = AudioEnd  # noqa: Y015
+
+@_typing.final
+class Interrupt(_message.Message):
+    """The reply was cut short."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UTTERANCE_ID_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    utterance_id: _builtins.str
+    """The utterance that was stopped."""
+    reason: _builtins.str
+    """"barge_in" (the patient spoke) or "stop" (the client asked)."""
+    def __init__(
+        self,
+        *,
+        utterance_id: _builtins.str = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["reason", b"reason", "utterance_id", b"utterance_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Interrupt: _TypeAlias = Interrupt  # noqa: Y015
+
+@_typing.final
+class ConversationError(_message.Message):
+    """An error the patient should hear about."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CODE_FIELD_NUMBER: _builtins.int
+    MESSAGE_FIELD_NUMBER: _builtins.int
+    FATAL_FIELD_NUMBER: _builtins.int
+    code: _builtins.str
+    """Stable code, e.g. "voice.unsupported_audio", "voice.service_busy", "voice.utterance_too_long"."""
+    message: _builtins.str
+    """What happened and what to do, in the conversation's language."""
+    fatal: _builtins.bool
+    """True when the conversation cannot go on (the stream ends after this)."""
+    def __init__(
+        self,
+        *,
+        code: _builtins.str = ...,
+        message: _builtins.str = ...,
+        fatal: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code", "fatal", b"fatal", "message", b"message"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ConversationError: _TypeAlias = ConversationError  # noqa: Y015

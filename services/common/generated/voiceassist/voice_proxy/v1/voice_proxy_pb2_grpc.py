@@ -26,7 +26,8 @@ if _version_not_supported:
 
 
 class VoiceProxyServiceStub:
-    """VoiceProxyService exposes the state of conversations (voice or text) for operations.
+    """VoiceProxyService holds the patient's conversations (voice or text) and exposes their state for
+    operations.
     """
 
     def __init__(self, channel):
@@ -35,6 +36,11 @@ class VoiceProxyServiceStub:
         Args:
             channel: A grpc.Channel.
         """
+        self.Converse = channel.stream_stream(
+                '/voiceassist.voice_proxy.v1.VoiceProxyService/Converse',
+                request_serializer=voiceassist_dot_voice__proxy_dot_v1_dot_voice__proxy__pb2.ConverseRequest.SerializeToString,
+                response_deserializer=voiceassist_dot_voice__proxy_dot_v1_dot_voice__proxy__pb2.ConverseResponse.FromString,
+                _registered_method=True)
         self.GetSession = channel.unary_unary(
                 '/voiceassist.voice_proxy.v1.VoiceProxyService/GetSession',
                 request_serializer=voiceassist_dot_voice__proxy_dot_v1_dot_voice__proxy__pb2.GetSessionRequest.SerializeToString,
@@ -53,8 +59,22 @@ class VoiceProxyServiceStub:
 
 
 class VoiceProxyServiceServicer:
-    """VoiceProxyService exposes the state of conversations (voice or text) for operations.
+    """VoiceProxyService holds the patient's conversations (voice or text) and exposes their state for
+    operations.
     """
+
+    def Converse(self, request_iterator, context):
+        """One conversation, as the gateway relays it from the browser's WebSocket
+        (/ws/v1/conversation, docs/voice-protocol.md): the first request starts or resumes the
+        session, later ones carry audio frames, typed text or actions; responses carry transcripts,
+        the assistant's words, the triage result, booking offers and confirmations, and reply
+        audio. The caller's access token (patient or guest) travels in the metadata as for every
+        call. Errors that do not end the conversation come as ConversationError responses; the
+        stream ends with a status only when the session cannot go on.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
 
     def GetSession(self, request, context):
         """Reads one conversation's state.
@@ -81,6 +101,11 @@ class VoiceProxyServiceServicer:
 
 def add_VoiceProxyServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
+            'Converse': grpc.stream_stream_rpc_method_handler(
+                    servicer.Converse,
+                    request_deserializer=voiceassist_dot_voice__proxy_dot_v1_dot_voice__proxy__pb2.ConverseRequest.FromString,
+                    response_serializer=voiceassist_dot_voice__proxy_dot_v1_dot_voice__proxy__pb2.ConverseResponse.SerializeToString,
+            ),
             'GetSession': grpc.unary_unary_rpc_method_handler(
                     servicer.GetSession,
                     request_deserializer=voiceassist_dot_voice__proxy_dot_v1_dot_voice__proxy__pb2.GetSessionRequest.FromString,
@@ -105,8 +130,36 @@ def add_VoiceProxyServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class VoiceProxyService:
-    """VoiceProxyService exposes the state of conversations (voice or text) for operations.
+    """VoiceProxyService holds the patient's conversations (voice or text) and exposes their state for
+    operations.
     """
+
+    @staticmethod
+    def Converse(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/voiceassist.voice_proxy.v1.VoiceProxyService/Converse',
+            voiceassist_dot_voice__proxy_dot_v1_dot_voice__proxy__pb2.ConverseRequest.SerializeToString,
+            voiceassist_dot_voice__proxy_dot_v1_dot_voice__proxy__pb2.ConverseResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
 
     @staticmethod
     def GetSession(request,

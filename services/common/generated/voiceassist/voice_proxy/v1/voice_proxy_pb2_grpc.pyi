@@ -30,12 +30,23 @@ GRPC_GENERATED_VERSION: str
 GRPC_VERSION: str
 
 class VoiceProxyServiceStub:
-    """VoiceProxyService exposes the state of conversations (voice or text) for operations."""
+    """VoiceProxyService holds the patient's conversations (voice or text) and exposes their state for
+    operations.
+    """
 
     @_typing.overload
     def __new__(cls, channel: _grpc.Channel) -> _Self: ...
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> VoiceProxyServiceAsyncStub: ...
+    Converse: _grpc.StreamStreamMultiCallable[_voice_proxy_pb2.ConverseRequest, _voice_proxy_pb2.ConverseResponse]
+    """One conversation, as the gateway relays it from the browser's WebSocket
+    (/ws/v1/conversation, docs/voice-protocol.md): the first request starts or resumes the
+    session, later ones carry audio frames, typed text or actions; responses carry transcripts,
+    the assistant's words, the triage result, booking offers and confirmations, and reply
+    audio. The caller's access token (patient or guest) travels in the metadata as for every
+    call. Errors that do not end the conversation come as ConversationError responses; the
+    stream ends with a status only when the session cannot go on.
+    """
     GetSession: _grpc.UnaryUnaryMultiCallable[_voice_proxy_pb2.GetSessionRequest, _voice_proxy_pb2.GetSessionResponse]
     """Reads one conversation's state."""
     ListSessions: _grpc.UnaryUnaryMultiCallable[_voice_proxy_pb2.ListSessionsRequest, _voice_proxy_pb2.ListSessionsResponse]
@@ -47,9 +58,20 @@ class VoiceProxyServiceStub:
 
 @_typing.type_check_only
 class VoiceProxyServiceAsyncStub(VoiceProxyServiceStub):
-    """VoiceProxyService exposes the state of conversations (voice or text) for operations."""
+    """VoiceProxyService holds the patient's conversations (voice or text) and exposes their state for
+    operations.
+    """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
+    Converse: _aio.StreamStreamMultiCallable[_voice_proxy_pb2.ConverseRequest, _voice_proxy_pb2.ConverseResponse]  # type: ignore[assignment]
+    """One conversation, as the gateway relays it from the browser's WebSocket
+    (/ws/v1/conversation, docs/voice-protocol.md): the first request starts or resumes the
+    session, later ones carry audio frames, typed text or actions; responses carry transcripts,
+    the assistant's words, the triage result, booking offers and confirmations, and reply
+    audio. The caller's access token (patient or guest) travels in the metadata as for every
+    call. Errors that do not end the conversation come as ConversationError responses; the
+    stream ends with a status only when the session cannot go on.
+    """
     GetSession: _aio.UnaryUnaryMultiCallable[_voice_proxy_pb2.GetSessionRequest, _voice_proxy_pb2.GetSessionResponse]  # type: ignore[assignment]
     """Reads one conversation's state."""
     ListSessions: _aio.UnaryUnaryMultiCallable[_voice_proxy_pb2.ListSessionsRequest, _voice_proxy_pb2.ListSessionsResponse]  # type: ignore[assignment]
@@ -60,7 +82,24 @@ class VoiceProxyServiceAsyncStub(VoiceProxyServiceStub):
     """
 
 class VoiceProxyServiceServicer(metaclass=_abc_1.ABCMeta):
-    """VoiceProxyService exposes the state of conversations (voice or text) for operations."""
+    """VoiceProxyService holds the patient's conversations (voice or text) and exposes their state for
+    operations.
+    """
+
+    @_abc_1.abstractmethod
+    def Converse(
+        self,
+        request_iterator: _MaybeAsyncIterator[_voice_proxy_pb2.ConverseRequest],
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_voice_proxy_pb2.ConverseResponse], _abc.AsyncIterator[_voice_proxy_pb2.ConverseResponse]]:
+        """One conversation, as the gateway relays it from the browser's WebSocket
+        (/ws/v1/conversation, docs/voice-protocol.md): the first request starts or resumes the
+        session, later ones carry audio frames, typed text or actions; responses carry transcripts,
+        the assistant's words, the triage result, booking offers and confirmations, and reply
+        audio. The caller's access token (patient or guest) travels in the metadata as for every
+        call. Errors that do not end the conversation come as ConversationError responses; the
+        stream ends with a status only when the session cannot go on.
+        """
 
     @_abc_1.abstractmethod
     def GetSession(

@@ -11,6 +11,7 @@ routes only call the service.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Literal, Self
@@ -366,6 +367,9 @@ class DiagnoseResponse(_Model):
     should_stop: bool
     stop_reason: StopReason | None
     provisional_level: UrgencyLevel
+    red_flags: list[RedFlag] = Field(
+        description="Rules fired so far; an emergency one means: tell the patient to call now."
+    )
     knowledge_version: str
     disclaimer: str
 
@@ -381,6 +385,7 @@ class DiagnoseResponse(_Model):
             should_stop=message.should_stop,
             stop_reason=None if reason == "UNSPECIFIED" else StopReason(reason.lower()),
             provisional_level=urgency_of(message.provisional_level),
+            red_flags=red_flags_of(message.red_flags),
             knowledge_version=message.knowledge_version,
             disclaimer=message.disclaimer,
         )
@@ -417,6 +422,21 @@ class RedFlag(_Model):
     source: str
 
 
+def red_flags_of(flags: Iterable[triage_pb2.RedFlag]) -> list[RedFlag]:
+    """Return the fired red flags of a proto response."""
+    return [
+        RedFlag(
+            id=flag.id,
+            name=flag.name,
+            reason=flag.reason,
+            level=urgency_of(flag.level),
+            evidence_ids=list(flag.evidence_ids),
+            source=flag.source,
+        )
+        for flag in flags
+    ]
+
+
 class TriageOutcome(_Model):
     """How urgent, why, and what to do."""
 
@@ -435,17 +455,7 @@ class TriageOutcome(_Model):
         """Return the outcome of a proto outcome."""
         return cls(
             level=urgency_of(message.level),
-            red_flags=[
-                RedFlag(
-                    id=flag.id,
-                    name=flag.name,
-                    reason=flag.reason,
-                    level=urgency_of(flag.level),
-                    evidence_ids=list(flag.evidence_ids),
-                    source=flag.source,
-                )
-                for flag in message.red_flags
-            ],
+            red_flags=red_flags_of(message.red_flags),
             instruction=message.instruction,
             recommended_specialty=_specialty(message.recommended_specialty),
             conditions=[RankedCondition.of(c) for c in message.conditions],

@@ -1,0 +1,262 @@
+"""The triage-and-booking dialog, typed, against the real triage and scheduling services.
+
+Both services run on loopback gRPC as in production (the real triage engine and knowledge base;
+scheduling over a real PostgreSQL seeded with the demo clinic), and the dialog calls them with
+the patient's own access token, as the voice-proxy does. What a patient would notice: a crushing
+chest pain ends at once with "call emergency services" and no booking; a sore throat ends with a
+real appointment that scheduling shows as booked; a refusal of consent stops the conversation.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import grpc
+import httpx
+import pytest
+from joserfc import jwt
+from joserfc.jwk import RSAKey
+from voiceassist.scheduling.v1 import scheduling_pb2, scheduling_pb2_grpc
+from voiceassist.triage.v1 import triage_pb2_grpc
+from voiceassist_common.grpc.principal import Callers, bearer_metadata
+from voiceassist_common.grpc.server import start_grpc_server
+from voiceassist_common.testing import MigratedDatabase, migrated_database
+from voiceassist_common.tokens import JwksCache, TokenVerifier
+from voiceassist_localstack.postgres import EmbeddedPostgres
+from voiceassist_scheduling.adapters.migrations import SCHEMA, SCRIPT_LOCATION
+from voiceassist_scheduling.adapters.repository import PostgresSchedulingRepository
+from voiceassist_scheduling.handlers.grpc import registrar as scheduling_registrar
+from voiceassist_scheduling.seed import seed_demo_clinic
+from voiceassist_triage.adapters.repository import InMemoryAssessmentRepository
+from voiceassist_triage.domain.engine import TriageEngine
+from voiceassist_triage.domain.knowledge import load_knowledge
+from voiceassist_triage.handlers.grpc import registrar as triage_registrar
+from voiceassist_voice_proxy.adapters.services import GrpcScheduling, GrpcTriage
+from voiceassist_voice_proxy.domain.dialog import (
+    Dialog,
+    DialogState,
+    Output,
+    Say,
+    ShowBooked,
+    ShowOffer,
+    ShowTriage,
+    Stage,
+)
+
+pytestmark = pytest.mark.integration
+
+ISSUER = "http://127.0.0.1:8080/realms/voiceassist"
+AUDIENCE = "voiceassist-api"
+KEY = RSAKey.generate_key(2048, parameters={"kid": "voice-test", "alg": "RS256"})
+PATIENT = "55555555-5555-4555-8555-555555555555"
+# Monday 7 December 2026, 08:00 in London.
+NOW = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
+
+
+def patient_token() -> tuple[tuple[str, str], ...]:
+    now = int(time.time())
+    claims = {
+        "iss": ISSUER,
+        "sub": PATIENT,
+        "aud": [AUDIENCE, "account"],
+        "azp": "voiceassist-web",
+        "typ": "Bearer",
+        "exp": now + 600,
+        "iat": now,
+        "realm_access": {"roles": ["patient"]},
+    }
+    header = {"alg": "RS256", "kid": "voice-test"}
+    return bearer_metadata(jwt.encode(header, claims, KEY, algorithms=["RS256"]))
+
+
+def stage_of(state: DialogState) -> Stage:
+    """Read the stage afresh (a turn changes it behind the type checker's back)."""
+    return state.stage
+
+
+class Received:
+    """Everything the dialog produced, for the test to read."""
+
+    def __init__(self) -> None:
+        self.outputs: list[Output] = []
+
+    def add(self, outputs: Sequence[Output]) -> Sequence[Output]:
+        self.outputs.extend(outputs)
+        return outputs
+
+    def of(self, kind: type[Any]) -> list[Any]:
+        return [o for o in self.outputs if isinstance(o, kind)]
+
+
+@pytest.fixture(scope="module")
+def engine() -> TriageEngine:
+    return TriageEngine(load_knowledge())
+
+
+@pytest.fixture(scope="module")
+def database(postgres_server: EmbeddedPostgres) -> Iterator[MigratedDatabase]:
+    with migrated_database(
+        postgres_server, schema=SCHEMA, script_location=SCRIPT_LOCATION
+    ) as database:
+        yield database
+
+
+@pytest.fixture
+async def services(
+    engine: TriageEngine, database: MigratedDatabase
+) -> AsyncIterator[tuple[Any, Any]]:
+    """Serve triage and scheduling, verifying the patient's token, and return their stubs."""
+    reset = (
+        "TRUNCATE outbox, idempotency_keys, appointments, availability_exceptions, "
+        "weekly_availability, appointment_types, practitioners, practices CASCADE"
+    )
+    jwks = {"keys": [KEY.as_dict(private=False)]}
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, json=jwks))
+    pool: asyncpg.Pool[asyncpg.Record]
+    async with (
+        database.pool("voice-dialog-test", reset=reset, max_size=4) as pool,
+        httpx.AsyncClient(transport=transport) as http,
+    ):
+        repository = PostgresSchedulingRepository(pool)
+        await seed_demo_clinic(repository)
+        cache = JwksCache(jwks_uri=f"{ISSUER}/protocol/openid-connect/certs", http_client=http)
+        callers = Callers(TokenVerifier(ISSUER, AUDIENCE, cache))
+
+        class Quiet:
+            async def completed(self, event: Any) -> None:
+                return None
+
+        triage_server = await start_grpc_server(
+            "127.0.0.1:0",
+            triage_registrar(engine, InMemoryAssessmentRepository(), Quiet(), callers),
+        )
+        scheduling_server = await start_grpc_server(
+            "127.0.0.1:0", scheduling_registrar(repository, callers, clock=lambda: NOW)
+        )
+        triage_channel = grpc.aio.insecure_channel(f"127.0.0.1:{triage_server.port}")
+        scheduling_channel = grpc.aio.insecure_channel(f"127.0.0.1:{scheduling_server.port}")
+        try:
+            yield (
+                triage_pb2_grpc.TriageServiceStub(triage_channel),
+                scheduling_pb2_grpc.SchedulingServiceStub(scheduling_channel),
+            )
+        finally:
+            await triage_channel.close(grace=None)
+            await scheduling_channel.close(grace=None)
+            await triage_server.stop(0)
+            await scheduling_server.stop(0)
+
+
+@pytest.fixture
+def dialog(services: tuple[Any, Any]) -> Dialog:
+    triage, scheduling = services
+    token = patient_token()
+    return Dialog(GrpcTriage(triage, token), GrpcScheduling(scheduling, token), clock=lambda: NOW)
+
+
+async def test_a_crushing_chest_pain_ends_at_once_with_call_emergency_services(
+    dialog: Dialog,
+) -> None:
+    state, got = DialogState(session_id="s-chest"), Received()
+    greeting = got.add(dialog.begin(state))
+    assert isinstance(greeting[0], Say)
+    assert not greeting[0].interruptible  # consent is heard whole
+    got.add(await dialog.hear(state, "Yes, that's fine"))
+    assert state.stage == Stage.CHIEF_COMPLAINT
+
+    got.add(
+        await dialog.hear(
+            state,
+            "I have a crushing pain in my chest spreading to my left arm, I'm a 58 year old man",
+        )
+    )
+
+    [result] = got.of(ShowTriage)
+    assert result.outcome.level.is_emergency
+    assert not result.bookable
+    assert result.emergency_number
+    assert result.outcome.disclaimer
+    spoken = [o for o in got.outputs if isinstance(o, Say) and o.stage != Stage.CONSENT]
+    assert any(not s.interruptible and "emergency" in s.text.lower() for s in spoken)
+    assert not got.of(ShowOffer)
+    assert stage_of(state) == Stage.DONE
+
+
+async def test_a_sore_throat_ends_with_a_booked_appointment(
+    dialog: Dialog, services: tuple[Any, Any]
+) -> None:
+    state, got = DialogState(session_id="s-throat"), Received()
+    got.add(dialog.begin(state))
+    got.add(await dialog.hear(state, "yeah"))
+    got.add(await dialog.hear(state, "I've had a sore throat for three days"))
+    answers = {"age": "34", "sex": "a woman"}
+    for _ in range(40):
+        if state.pending in answers:
+            got.add(await dialog.hear(state, answers[state.pending]))
+        elif state.pending == "question" and state.question is not None:
+            # A patient with a mild sore throat: no to yes/no questions, a mild pain.
+            question = state.question
+            reply = {"binary": "no", "number": "about a three"}.get(question.kind)
+            got.add(await dialog.hear(state, reply or question.choices[0][1]))
+        else:
+            break
+    [result] = got.of(ShowTriage)
+    assert not result.outcome.level.is_emergency
+    assert result.outcome.disclaimer
+    if state.pending == "want_booking":
+        got.add(await dialog.hear(state, "yes please"))
+    assert state.pending == "city"
+    got.add(await dialog.hear(state, "London"))
+    [offer] = got.of(ShowOffer)
+    assert offer.offers.practitioners
+    assert all("London" in p.practice for p in offer.offers.practitioners[:1])
+    got.add(await dialog.hear(state, "the second one"))
+
+    [booked] = got.of(ShowBooked)
+    assert state.stage == Stage.DONE
+    assert booked.booked.start == offer.offers.practitioners[0].slots[1].start
+    _, scheduling = services
+    read = await scheduling.GetAppointment(
+        scheduling_pb2.GetAppointmentRequest(appointment_id=booked.booked.appointment_id),
+        metadata=patient_token(),
+    )
+    assert read.appointment.status == scheduling_pb2.APPOINTMENT_STATUS_BOOKED
+    assert read.appointment.triage_assessment_id == result.outcome.assessment_id
+    assert read.appointment.urgency == int(result.outcome.level)
+
+
+async def test_a_sore_throat_with_fever_goes_on_with_questions(dialog: Dialog) -> None:
+    # Sparse first answers can rank a dangerous condition high; only a fired red flag ends the
+    # interview at once, the next questions settle the rest.
+    state = DialogState(session_id="s-fever")
+    dialog.begin(state)
+    await dialog.hear(state, "yes")
+    said = await dialog.hear(state, "I have a sore throat and a fever")
+    assert state.stage == Stage.INTERVIEW
+    assert state.pending in {"age", "sex", "question"}
+    assert [o for o in said if isinstance(o, Say)]
+
+
+async def test_a_refused_consent_stops_the_conversation(dialog: Dialog) -> None:
+    state = DialogState(session_id="s-no", language="fr")
+    dialog.begin(state)
+    said = await dialog.hear(state, "non merci")
+    assert state.stage == Stage.DONE
+    assert isinstance(said[0], Say)
+    assert "15" in said[0].text
+
+
+async def test_a_conversation_resumes_from_its_saved_state(dialog: Dialog) -> None:
+    state = DialogState(session_id="s-resume")
+    dialog.begin(state)
+    await dialog.hear(state, "yes")
+    await dialog.hear(state, "I have had a sore throat for three days")
+    saved = DialogState.from_dict(state.to_dict())
+    assert saved == state
+    # The reconnected conversation answers the pending question where it was.
+    assert saved.pending in {"age", "sex", "question"}
+    assert await dialog.hear(saved, "34" if saved.pending == "age" else "no")
