@@ -134,4 +134,9 @@ def service_environment(
     if spec.name == "triage":
         # Triage asks scheduling which patients a clinician's practice sees.
         environment["SCHEDULING_GRPC_ADDR"] = ports.grpc_address(service_named("scheduling"))
+    if spec.name == "voice-proxy":
+        # The conversation calls triage, scheduling, stt and tts as the patient.
+        for name in ("triage", "scheduling", "stt", "tts"):
+            other = service_named(name)
+            environment[other.addr_variable] = ports.grpc_address(other)
     return environment

@@ -1,17 +1,120 @@
-"""Process start of the voice-proxy service."""
+"""Process start of the voice-proxy service.
+
+Serving opens one gRPC channel to each service the conversation calls (triage, scheduling),
+and dials NATS in the background for the conversation bucket (``voice_sessions``, encrypted
+values, time to live VOICE_SESSION_MINUTES); until NATS answers, conversations are kept in
+memory and the service still answers.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import Sequence
+from datetime import timedelta
 
+import grpc
+from nats.aio.client import Client
+from voiceassist.scheduling.v1 import scheduling_pb2_grpc
+from voiceassist.triage.v1 import triage_pb2_grpc
+from voiceassist_common.grpc.client import create_channel
+from voiceassist_common.grpc.principal import callers_from_settings
+from voiceassist_common.logging import safe
+from voiceassist_common.messaging import NatsUnavailableError, connect, key_value
 from voiceassist_common.runtime import read_command, run_service
 from voiceassist_common.settings import load_settings
 
+from voiceassist_voice_proxy.adapters.sessions import (
+    BUCKET,
+    KvSessionStore,
+    PreferKvSessionStore,
+    StateSealer,
+)
 from voiceassist_voice_proxy.config import Settings
-from voiceassist_voice_proxy.handlers.grpc import register
+from voiceassist_voice_proxy.handlers.conversation import Conversations
+from voiceassist_voice_proxy.handlers.grpc import registrar
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["VoiceProxyProcess", "main"]
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Serve the voice-proxy service until SIGTERM."""
     read_command(argv, prog="voice-proxy", migrates=False)
-    run_service(load_settings(Settings), register=register)
+    settings = load_settings(Settings)
+    process = VoiceProxyProcess(settings)
+    run_service(
+        settings, register=process.register, on_startup=process.start, on_shutdown=process.stop
+    )
+
+
+class VoiceProxyProcess:
+    """What one serving process holds: channels, the session store, the NATS link."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._store = PreferKvSessionStore()
+        self._channels: list[grpc.aio.Channel] = []
+        self._nats: Client | None = None
+        self._dialling: asyncio.Task[None] | None = None
+        self._conversations: Conversations | None = None
+        # Refuses to start in prod without OIDC_ISSUER.
+        self._callers, self._jwks = callers_from_settings(settings)
+
+    async def start(self) -> None:
+        """Open the channels and start dialling NATS."""
+        settings = self._settings
+        triage = create_channel(settings.triage_grpc_addr)
+        scheduling = create_channel(settings.scheduling_grpc_addr)
+        self._channels = [triage, scheduling]
+        self._conversations = Conversations(
+            self._store,
+            self._callers,
+            triage_pb2_grpc.TriageServiceStub(triage),
+            scheduling_pb2_grpc.SchedulingServiceStub(scheduling),
+        )
+        self._dialling = asyncio.create_task(self._dial(), name="voice-sessions-nats")
+
+    async def _dial(self) -> None:
+        settings = self._settings
+        while True:
+            try:
+                client = await connect(settings.nats_url, name=settings.service_name)
+                bucket = await key_value(
+                    client.jetstream(),
+                    BUCKET,
+                    ttl=timedelta(minutes=settings.voice_session_minutes),
+                )
+            except NatsUnavailableError as error:
+                logger.warning("conversations kept in memory for now: %s", safe(str(error)))
+                continue
+            except Exception as error:
+                logger.warning("cannot open %s yet (%s)", safe(BUCKET), safe(type(error).__name__))
+                await asyncio.sleep(5)
+                continue
+            self._nats = client
+            self._store.kv = KvSessionStore(bucket, StateSealer(settings.session_key))
+            logger.info("conversations are kept in NATS KV %s", safe(BUCKET))
+            return
+
+    def register(self, server: grpc.aio.Server) -> Sequence[str]:
+        """Add VoiceProxyService over what `start` opened."""
+        if self._conversations is None:
+            raise RuntimeError("register() runs after start()")
+        return registrar(self._conversations, self._store, self._callers)(server)
+
+    async def stop(self) -> None:
+        """Stop dialling, close NATS and the channels."""
+        if self._dialling is not None:
+            self._dialling.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._dialling
+        if self._nats is not None:
+            with contextlib.suppress(Exception):
+                await self._nats.close()
+        for channel in self._channels:
+            await channel.close(grace=None)
+        if self._jwks is not None:
+            await self._jwks.aclose()

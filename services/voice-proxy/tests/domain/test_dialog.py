@@ -9,32 +9,12 @@ real appointment that scheduling shows as booked; a refusal of consent stops the
 
 from __future__ import annotations
 
-import time
-from collections.abc import AsyncIterator, Iterator, Sequence
-from datetime import UTC, datetime
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-import asyncpg
-import grpc
-import httpx
 import pytest
-from joserfc import jwt
-from joserfc.jwk import RSAKey
-from voiceassist.scheduling.v1 import scheduling_pb2, scheduling_pb2_grpc
-from voiceassist.triage.v1 import triage_pb2_grpc
-from voiceassist_common.grpc.principal import Callers, bearer_metadata
-from voiceassist_common.grpc.server import start_grpc_server
-from voiceassist_common.testing import MigratedDatabase, migrated_database
-from voiceassist_common.tokens import JwksCache, TokenVerifier
-from voiceassist_localstack.postgres import EmbeddedPostgres
-from voiceassist_scheduling.adapters.migrations import SCHEMA, SCRIPT_LOCATION
-from voiceassist_scheduling.adapters.repository import PostgresSchedulingRepository
-from voiceassist_scheduling.handlers.grpc import registrar as scheduling_registrar
-from voiceassist_scheduling.seed import seed_demo_clinic
-from voiceassist_triage.adapters.repository import InMemoryAssessmentRepository
-from voiceassist_triage.domain.engine import TriageEngine
-from voiceassist_triage.domain.knowledge import load_knowledge
-from voiceassist_triage.handlers.grpc import registrar as triage_registrar
+from voiceassist.scheduling.v1 import scheduling_pb2
 from voiceassist_voice_proxy.adapters.services import GrpcScheduling, GrpcTriage
 from voiceassist_voice_proxy.domain.dialog import (
     Dialog,
@@ -48,29 +28,6 @@ from voiceassist_voice_proxy.domain.dialog import (
 )
 
 pytestmark = pytest.mark.integration
-
-ISSUER = "http://127.0.0.1:8080/realms/voiceassist"
-AUDIENCE = "voiceassist-api"
-KEY = RSAKey.generate_key(2048, parameters={"kid": "voice-test", "alg": "RS256"})
-PATIENT = "55555555-5555-4555-8555-555555555555"
-# Monday 7 December 2026, 08:00 in London.
-NOW = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
-
-
-def patient_token() -> tuple[tuple[str, str], ...]:
-    now = int(time.time())
-    claims = {
-        "iss": ISSUER,
-        "sub": PATIENT,
-        "aud": [AUDIENCE, "account"],
-        "azp": "voiceassist-web",
-        "typ": "Bearer",
-        "exp": now + 600,
-        "iat": now,
-        "realm_access": {"roles": ["patient"]},
-    }
-    header = {"alg": "RS256", "kid": "voice-test"}
-    return bearer_metadata(jwt.encode(header, claims, KEY, algorithms=["RS256"]))
 
 
 def stage_of(state: DialogState) -> Stage:
@@ -92,70 +49,13 @@ class Received:
         return [o for o in self.outputs if isinstance(o, kind)]
 
 
-@pytest.fixture(scope="module")
-def engine() -> TriageEngine:
-    return TriageEngine(load_knowledge())
-
-
-@pytest.fixture(scope="module")
-def database(postgres_server: EmbeddedPostgres) -> Iterator[MigratedDatabase]:
-    with migrated_database(
-        postgres_server, schema=SCHEMA, script_location=SCRIPT_LOCATION
-    ) as database:
-        yield database
-
-
 @pytest.fixture
-async def services(
-    engine: TriageEngine, database: MigratedDatabase
-) -> AsyncIterator[tuple[Any, Any]]:
-    """Serve triage and scheduling, verifying the patient's token, and return their stubs."""
-    reset = (
-        "TRUNCATE outbox, idempotency_keys, appointments, availability_exceptions, "
-        "weekly_availability, appointment_types, practitioners, practices CASCADE"
-    )
-    jwks = {"keys": [KEY.as_dict(private=False)]}
-    transport = httpx.MockTransport(lambda request: httpx.Response(200, json=jwks))
-    pool: asyncpg.Pool[asyncpg.Record]
-    async with (
-        database.pool("voice-dialog-test", reset=reset, max_size=4) as pool,
-        httpx.AsyncClient(transport=transport) as http,
-    ):
-        repository = PostgresSchedulingRepository(pool)
-        await seed_demo_clinic(repository)
-        cache = JwksCache(jwks_uri=f"{ISSUER}/protocol/openid-connect/certs", http_client=http)
-        callers = Callers(TokenVerifier(ISSUER, AUDIENCE, cache))
-
-        class Quiet:
-            async def completed(self, event: Any) -> None:
-                return None
-
-        triage_server = await start_grpc_server(
-            "127.0.0.1:0",
-            triage_registrar(engine, InMemoryAssessmentRepository(), Quiet(), callers),
-        )
-        scheduling_server = await start_grpc_server(
-            "127.0.0.1:0", scheduling_registrar(repository, callers, clock=lambda: NOW)
-        )
-        triage_channel = grpc.aio.insecure_channel(f"127.0.0.1:{triage_server.port}")
-        scheduling_channel = grpc.aio.insecure_channel(f"127.0.0.1:{scheduling_server.port}")
-        try:
-            yield (
-                triage_pb2_grpc.TriageServiceStub(triage_channel),
-                scheduling_pb2_grpc.SchedulingServiceStub(scheduling_channel),
-            )
-        finally:
-            await triage_channel.close(grace=None)
-            await scheduling_channel.close(grace=None)
-            await triage_server.stop(0)
-            await scheduling_server.stop(0)
-
-
-@pytest.fixture
-def dialog(services: tuple[Any, Any]) -> Dialog:
+def dialog(services: tuple[Any, Any], token: Any, now: datetime) -> Dialog:
     triage, scheduling = services
-    token = patient_token()
-    return Dialog(GrpcTriage(triage, token), GrpcScheduling(scheduling, token), clock=lambda: NOW)
+    metadata = token()
+    return Dialog(
+        GrpcTriage(triage, metadata), GrpcScheduling(scheduling, metadata), clock=lambda: now
+    )
 
 
 async def test_a_crushing_chest_pain_ends_at_once_with_call_emergency_services(
@@ -187,7 +87,7 @@ async def test_a_crushing_chest_pain_ends_at_once_with_call_emergency_services(
 
 
 async def test_a_sore_throat_ends_with_a_booked_appointment(
-    dialog: Dialog, services: tuple[Any, Any]
+    dialog: Dialog, services: tuple[Any, Any], token: Any
 ) -> None:
     state, got = DialogState(session_id="s-throat"), Received()
     got.add(dialog.begin(state))
@@ -222,7 +122,7 @@ async def test_a_sore_throat_ends_with_a_booked_appointment(
     _, scheduling = services
     read = await scheduling.GetAppointment(
         scheduling_pb2.GetAppointmentRequest(appointment_id=booked.booked.appointment_id),
-        metadata=patient_token(),
+        metadata=token(),
     )
     assert read.appointment.status == scheduling_pb2.APPOINTMENT_STATUS_BOOKED
     assert read.appointment.triage_assessment_id == result.outcome.assessment_id
