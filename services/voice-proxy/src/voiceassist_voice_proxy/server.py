@@ -1,6 +1,7 @@
 """Process start of the voice-proxy service.
 
-Serving opens one gRPC channel to each service the conversation calls (triage, scheduling),
+Serving opens one gRPC channel to each service the conversation calls (triage, scheduling, stt,
+tts), loads the voice activity detector once,
 and dials NATS in the background for the conversation bucket (``voice_sessions``, encrypted
 values, time to live VOICE_SESSION_MINUTES); until NATS answers, conversations are kept in
 memory and the service still answers.
@@ -17,7 +18,9 @@ from datetime import timedelta
 import grpc
 from nats.aio.client import Client
 from voiceassist.scheduling.v1 import scheduling_pb2_grpc
+from voiceassist.stt.v1 import stt_pb2_grpc
 from voiceassist.triage.v1 import triage_pb2_grpc
+from voiceassist.tts.v1 import tts_pb2_grpc
 from voiceassist_common.grpc.client import create_channel
 from voiceassist_common.grpc.principal import callers_from_settings
 from voiceassist_common.logging import safe
@@ -31,8 +34,9 @@ from voiceassist_voice_proxy.adapters.sessions import (
     PreferKvSessionStore,
     StateSealer,
 )
+from voiceassist_voice_proxy.adapters.vad import silero_session
 from voiceassist_voice_proxy.config import Settings
-from voiceassist_voice_proxy.handlers.conversation import Conversations
+from voiceassist_voice_proxy.handlers.conversation import Conversations, Speech
 from voiceassist_voice_proxy.handlers.grpc import registrar
 
 logger = logging.getLogger(__name__)
@@ -68,12 +72,20 @@ class VoiceProxyProcess:
         settings = self._settings
         triage = create_channel(settings.triage_grpc_addr)
         scheduling = create_channel(settings.scheduling_grpc_addr)
-        self._channels = [triage, scheduling]
+        stt = create_channel(settings.stt_grpc_addr)
+        tts = create_channel(settings.tts_grpc_addr)
+        self._channels = [triage, scheduling, stt, tts]
+        # Load the VAD model now, not on the first patient's first word.
+        await asyncio.to_thread(silero_session)
         self._conversations = Conversations(
             self._store,
             self._callers,
             triage_pb2_grpc.TriageServiceStub(triage),
             scheduling_pb2_grpc.SchedulingServiceStub(scheduling),
+            speech=Speech(
+                stt=stt_pb2_grpc.SpeechToTextServiceStub(stt),
+                tts=tts_pb2_grpc.TextToSpeechServiceStub(tts),
+            ),
         )
         self._dialling = asyncio.create_task(self._dial(), name="voice-sessions-nats")
 

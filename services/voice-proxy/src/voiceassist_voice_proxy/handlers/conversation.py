@@ -8,17 +8,28 @@ of the state, so a turn that fails half way (triage or scheduling unreachable) c
 the patient hears that something went wrong and can say it again. After each turn the state is
 saved (adapters/sessions.py), so the conversation survives the connection and the process.
 
-Audio frames are answered with a non-fatal ``voice.audio_unavailable`` error until the speech
-path (stt, tts, voice activity) is wired in: typed text works at every step. Transcripts and
-typed text are PHI: nothing here logs them.
+On the voice channel the patient's audio frames go through voice activity detection
+(adapters/vad.py, Silero) and turn-taking (domain/turns.py): speech opens a streaming
+recognition (adapters/speech.py) with the audio from just before it, partial transcripts go to
+the client as they come, and the end of the turn gives the final transcript, which takes the
+same path as typed text. Every assistant sentence is then spoken (tts, streamed sentence by
+sentence); speaking over an interruptible reply stops it at once (barge-in: an ``interrupt``
+event, and no more audio), while consent and emergency instructions play to the end. Requests
+are read by one task and turns run in another, so audio keeps flowing (and barge-in keeps
+working) while a turn is being answered; one turn at a time. Transcripts and typed text are
+PHI: nothing here logs them.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 import uuid
+from collections import deque
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +43,15 @@ from voiceassist_common.logging import safe
 
 from voiceassist_voice_proxy.adapters.services import GrpcScheduling, GrpcTriage
 from voiceassist_voice_proxy.adapters.sessions import SessionRecord, SessionStore
+from voiceassist_voice_proxy.adapters.speech import Recognition, speak
+from voiceassist_voice_proxy.adapters.vad import StreamingVad
+from voiceassist_voice_proxy.domain.audio import (
+    AudioRefusedError,
+    check_rate,
+    looks_like_audio,
+    to_float16k,
+    to_pcm16,
+)
 from voiceassist_voice_proxy.domain.dialog import (
     Dialog,
     DialogState,
@@ -42,12 +62,15 @@ from voiceassist_voice_proxy.domain.dialog import (
     ShowTriage,
     Stage,
 )
+from voiceassist_voice_proxy.domain.turns import TurnDetector, TurnEvent
 
 if TYPE_CHECKING:
     from voiceassist.scheduling.v1.scheduling_pb2_grpc import SchedulingServiceAsyncStub
+    from voiceassist.stt.v1.stt_pb2_grpc import SpeechToTextServiceAsyncStub
     from voiceassist.triage.v1.triage_pb2_grpc import TriageServiceAsyncStub
+    from voiceassist.tts.v1.tts_pb2_grpc import TextToSpeechServiceAsyncStub
 
-__all__ = ["TURNS", "TURN_SECONDS", "Conversations", "events_of"]
+__all__ = ["STAGE_SECONDS", "TURNS", "TURN_SECONDS", "Conversations", "Speech", "events_of"]
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +86,18 @@ TURN_SECONDS = Histogram(
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0),
 )
 
+STAGE_SECONDS = Histogram(
+    "voiceassist_voice_latency_seconds",
+    "Seconds from the end of the patient's speech to the final transcript (transcript), the "
+    "first reply text (reply_text) and the first reply audio byte (reply_audio).",
+    ["stage"],
+    buckets=(0.1, 0.2, 0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 3.0, 5.0, 8.0),
+)
+
 MAX_TEXT = 2000
+PRE_ROLL_FRAMES = 10
+"""Windows of audio (32 ms each) kept from before speech starts: the first syllable."""
+DEFAULT_OUTPUT_RATE = 24_000
 _STAGES = {stage: pb.DialogStage.Value(f"DIALOG_STAGE_{stage.name}") for stage in Stage}
 _LANGUAGES_IN = {language_pb2.LANGUAGE_FRENCH: "fr"}
 _LANGUAGES_OUT = {"en": language_pb2.LANGUAGE_ENGLISH, "fr": language_pb2.LANGUAGE_FRENCH}
@@ -81,6 +115,20 @@ _ERRORS = {
     "text": {
         "en": "That message is too long: please keep it under 2,000 characters.",
         "fr": "Ce message est trop long : moins de 2 000 caractères, s'il vous plaît.",
+    },
+    "bad_audio": {
+        "en": "I could not read that audio: the app should send 16-bit PCM sound.",
+        "fr": "Je n'ai pas pu lire ce son : l'application doit envoyer du son PCM 16 bits.",
+    },
+    "too_long": {
+        "en": "That was a long answer, so I stopped listening there. Please go on in short "
+        "sentences.",
+        "fr": "C'était une longue réponse, j'ai donc arrêté d'écouter. Continuez par phrases "
+        "courtes, s'il vous plaît.",
+    },
+    "busy": {
+        "en": "Speech recognition is busy right now. Please say that again, or type it.",
+        "fr": "La reconnaissance vocale est occupée. Répétez, ou tapez votre réponse.",
     },
 }
 
@@ -172,8 +220,16 @@ def _error(code: str, key: str, language: str, *, fatal: bool = False) -> pb.Con
     )
 
 
+@dataclass(frozen=True)
+class Speech:
+    """The speech services a voice conversation uses; absent, voice frames are refused."""
+
+    stt: SpeechToTextServiceAsyncStub
+    tts: TextToSpeechServiceAsyncStub
+
+
 class Conversations:
-    """Runs Converse streams over the session store and the triage and scheduling stubs."""
+    """Runs Converse streams over the session store and the services the dialog calls."""
 
     def __init__(
         self,
@@ -182,12 +238,14 @@ class Conversations:
         triage: TriageServiceAsyncStub,
         scheduling: SchedulingServiceAsyncStub,
         *,
+        speech: Speech | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._store = store
         self._callers = callers
         self._triage = triage
         self._scheduling = scheduling
+        self._speech = speech
         self._clock = clock
 
     async def converse(
@@ -205,80 +263,36 @@ class Conversations:
                 grpc.StatusCode.INVALID_ARGUMENT, "the first message must be a ConversationStart"
             )
             return
+        start = first.start
+        try:
+            input_rate = check_rate(start.input_sample_rate_hertz)
+        except AudioRefusedError as error:
+            await context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT, f"input_sample_rate_hertz: {error}"
+            )
+            return
         subject = principal.subject if principal is not None else "unverified"
         guest = principal is not None and principal.claims.get("voiceassist_guest") is True
-        record, resumed = await self._open(first.start, subject, guest)
+        record, resumed = await self._open(start, subject, guest)
         if record is None:
             await context.abort(grpc.StatusCode.NOT_FOUND, "no conversation of yours has this id")
             return
-        state = record.state
         dialog = Dialog(
             GrpcTriage(self._triage, metadata),
             GrpcScheduling(self._scheduling, metadata),
             clock=self._clock,
         )
-        yield pb.ConverseResponse(
-            session_started=pb.SessionStarted(
-                session_id=state.session_id,
-                resumed=resumed,
-                stage=_STAGES[state.stage],
-                language=_LANGUAGES_OUT[state.language],
-            )
+        conversation = _Conversation(
+            self,
+            record,
+            dialog,
+            metadata,
+            speech=self._speech if record.channel == "voice" else None,
+            input_rate=input_rate,
+            output_rate=start.output_sample_rate_hertz or DEFAULT_OUTPUT_RATE,
         )
-        if resumed:
-            last = record.extra.get("last_said")
-            if last:
-                # Where the conversation stood: the question the patient has not answered yet.
-                yield pb.ConverseResponse(
-                    assistant_text=pb.AssistantText(
-                        text=last, stage=_STAGES[state.stage], interruptible=True
-                    )
-                )
-        else:
-            for event in self._remember(record, dialog.begin(state)):
-                yield event
-            await self._save(record)
-        async for request in requests:
-            which = request.WhichOneof("event")
-            if which == "audio":
-                TURNS.labels("audio", "unavailable").inc()
-                yield _error("voice.audio_unavailable", "audio", state.language)
-                continue
-            if which == "action":
-                if request.action == pb.CLIENT_ACTION_END_SESSION:
-                    record.end_time = self._clock()
-                    state.stage = Stage.DONE
-                    await self._save(record)
-                    TURNS.labels("action", "ok").inc()
-                    return
-                continue  # stop_audio / end_of_turn: nothing plays on the text path
-            if which not in ("text", "select_slot_id"):
-                continue
-            if which == "text" and len(request.text) > MAX_TEXT:
-                yield _error("voice.text_too_long", "text", state.language)
-                continue
-            kind = "text" if which == "text" else "slot"
-            started = time.perf_counter()
-            before = state.to_dict()
-            try:
-                if which == "text":
-                    outputs = await dialog.hear(state, request.text)
-                else:
-                    outputs = await dialog.pick_slot(state, request.select_slot_id)
-            except grpc.aio.AioRpcError as error:
-                # Put the state back: the turn did not happen, the patient may say it again.
-                record.state = state = DialogState.from_dict(before)
-                TURNS.labels(kind, "failed").inc()
-                logger.warning("a conversation turn failed: %s", safe(error.code().name))
-                yield _error("voice.service_unavailable", "service", state.language)
-                continue
-            for event in self._remember(record, outputs):
-                yield event
-            if state.stage == Stage.DONE and record.end_time is None:
-                record.end_time = self._clock()
-            await self._save(record)
-            TURNS.labels(kind, "ok").inc()
-            TURN_SECONDS.labels(kind).observe(time.perf_counter() - started)
+        async for event in conversation.run(requests, resumed):
+            yield event
 
     async def _open(
         self, start: pb.ConversationStart, subject: str, guest: bool
@@ -309,12 +323,331 @@ class Conversations:
         )
         return record, False
 
-    def _remember(self, record: SessionRecord, outputs: list[Output]) -> list[pb.ConverseResponse]:
+    async def save(self, record: SessionRecord) -> None:
+        """Keep the conversation for the next turn (and a reconnect)."""
+        await self._store.save(record)
+
+    def now(self) -> datetime:
+        """Return the current time."""
+        return self._clock()
+
+
+class _Conversation:
+    """One live stream: reads requests, runs turns, speaks replies, listens for barge-in."""
+
+    def __init__(
+        self,
+        owner: Conversations,
+        record: SessionRecord,
+        dialog: Dialog,
+        metadata: tuple[tuple[str, str], ...] | tuple[()],
+        *,
+        speech: Speech | None,
+        input_rate: int,
+        output_rate: int,
+    ) -> None:
+        self._owner = owner
+        self._record = record
+        self._dialog = dialog
+        self._metadata = metadata
+        self._speech = speech
+        self._input_rate = input_rate
+        self._output_rate = output_rate
+        self._out: asyncio.Queue[pb.ConverseResponse | None] = asyncio.Queue()
+        self._turn_lock = asyncio.Lock()
+        self._turns: set[asyncio.Task[None]] = set()
+        # Voice only.
+        self._vad = StreamingVad() if speech is not None else None
+        self._detector = TurnDetector()
+        self._pre_roll: deque[bytes] = deque(maxlen=PRE_ROLL_FRAMES)
+        self._recognition: Recognition | None = None
+        self._playback: asyncio.Task[None] | None = None
+        self._playing: tuple[str, bool] | None = None
+        """(utterance id, interruptible) of the reply being spoken."""
+        self._speech_ended_at = 0.0
+
+    @property
+    def _state(self) -> DialogState:
+        return self._record.state
+
+    def _emit(self, event: pb.ConverseResponse) -> None:
+        self._out.put_nowait(event)
+
+    async def run(
+        self, requests: AsyncIterator[pb.ConverseRequest], resumed: bool
+    ) -> AsyncIterator[pb.ConverseResponse]:
+        """Yield the conversation's events until it ends or the client goes away."""
+        state = self._state
+        self._emit(
+            pb.ConverseResponse(
+                session_started=pb.SessionStarted(
+                    session_id=state.session_id,
+                    resumed=resumed,
+                    stage=_STAGES[state.stage],
+                    language=_LANGUAGES_OUT[state.language],
+                )
+            )
+        )
+        if resumed:
+            last = self._record.extra.get("last_said")
+            if last:
+                # Where the conversation stood: the question the patient has not answered yet.
+                self._emit(
+                    pb.ConverseResponse(
+                        assistant_text=pb.AssistantText(
+                            text=last, stage=_STAGES[state.stage], interruptible=True
+                        )
+                    )
+                )
+        else:
+            self._spawn(self._reply(self._dialog.begin(state)))
+        reader = asyncio.create_task(self._read(requests))
+        try:
+            while (event := await self._out.get()) is not None:
+                yield event
+        finally:
+            reader.cancel()
+            for task in (reader, *self._turns, self._playback):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await task
+            if self._recognition is not None:
+                await self._recognition.cancel()
+
+    def _spawn(self, work: Any) -> None:
+        task = asyncio.create_task(self._serialised(work))
+        self._turns.add(task)
+        task.add_done_callback(self._turns.discard)
+
+    async def _serialised(self, work: Any) -> None:
+        async with self._turn_lock:
+            await work
+
+    async def _read(self, requests: AsyncIterator[pb.ConverseRequest]) -> None:
+        try:
+            async for request in requests:
+                which = request.WhichOneof("event")
+                if which == "audio":
+                    await self._hear_audio(request.audio)
+                elif which == "text":
+                    if len(request.text) > MAX_TEXT:
+                        self._emit(_error("voice.text_too_long", "text", self._state.language))
+                        continue
+                    self._stop_reply("stop")
+                    self._spawn(self._turn("text", text=request.text))
+                elif which == "select_slot_id":
+                    self._spawn(self._turn("slot", slot_id=request.select_slot_id))
+                elif which == "action":
+                    if request.action == pb.CLIENT_ACTION_END_SESSION:
+                        await self._end()
+                        return
+                    if request.action == pb.CLIENT_ACTION_STOP_AUDIO:
+                        self._stop_reply("stop")
+                    elif request.action == pb.CLIENT_ACTION_END_OF_TURN:
+                        await self._end_of_speech()
+            # The client half-closed: finish the turn in progress, then end the stream.
+            await asyncio.gather(*self._turns, return_exceptions=True)
+        finally:
+            self._out.put_nowait(None)
+
+    async def _end(self) -> None:
+        record = self._record
+        record.end_time = self._owner.now()
+        record.state.stage = Stage.DONE
+        await self._owner.save(record)
+        TURNS.labels("action", "ok").inc()
+
+    # --- turns -------------------------------------------------------------------------------
+
+    async def _turn(self, kind: str, *, text: str = "", slot_id: str = "") -> None:
+        started = time.perf_counter()
+        state = self._state
+        before = state.to_dict()
+        try:
+            if kind == "slot":
+                outputs = await self._dialog.pick_slot(state, slot_id)
+            else:
+                outputs = await self._dialog.hear(state, text)
+        except grpc.aio.AioRpcError as error:
+            # Put the state back: the turn did not happen, the patient may say it again.
+            self._record.state = DialogState.from_dict(before)
+            TURNS.labels(kind, "failed").inc()
+            logger.warning("a conversation turn failed: %s", safe(error.code().name))
+            self._emit(_error("voice.service_unavailable", "service", state.language))
+            return
+        if state.stage == Stage.DONE and self._record.end_time is None:
+            self._record.end_time = self._owner.now()
+        await self._reply(outputs)
+        TURNS.labels(kind, "ok").inc()
+        TURN_SECONDS.labels(kind).observe(time.perf_counter() - started)
+
+    async def _reply(self, outputs: list[Output]) -> None:
+        record = self._record
         said = [o.text for o in outputs if isinstance(o, Say)]
         if said:
             record.extra["last_said"] = said[-1]
-        record.last_activity_time = self._clock()
-        return events_of(outputs)
+        record.last_activity_time = self._owner.now()
+        await self._owner.save(record)
+        first_text = True
+        for event in events_of(outputs):
+            self._emit(event)
+            if event.WhichOneof("event") == "assistant_text":
+                if first_text and self._speech_ended_at:
+                    STAGE_SECONDS.labels("reply_text").observe(
+                        time.perf_counter() - self._speech_ended_at
+                    )
+                first_text = False
+                if self._speech is not None:
+                    await self._say(event.assistant_text)
+        self._speech_ended_at = 0.0
 
-    async def _save(self, record: SessionRecord) -> None:
-        await self._store.save(record)
+    async def _say(self, text: pb.AssistantText) -> None:
+        """Speak one utterance; barge-in cancels it (unless it may not be interrupted)."""
+        self._playing = (text.utterance_id, text.interruptible)
+        if text.interruptible:
+            self._detector.reply_started()
+        self._playback = asyncio.create_task(self._stream_audio(text))
+        try:
+            await self._playback
+        except asyncio.CancelledError:
+            if self._playback is not None and self._playback.cancelled():
+                return  # stopped by barge-in: the turn goes on to its next event
+            raise
+        finally:
+            self._detector.reply_stopped()
+            self._playing = None
+            self._playback = None
+
+    async def _stream_audio(self, text: pb.AssistantText) -> None:
+        assert self._speech is not None  # noqa: S101 - voice only
+        started = False
+        try:
+            async for rate, chunk in speak(
+                self._speech.tts,
+                self._metadata,
+                text=text.text,
+                language=self._state.language,
+                sample_rate=self._output_rate,
+            ):
+                if not started:
+                    started = True
+                    if self._speech_ended_at:
+                        STAGE_SECONDS.labels("reply_audio").observe(
+                            time.perf_counter() - self._speech_ended_at
+                        )
+                    self._emit(
+                        pb.ConverseResponse(
+                            audio_start=pb.AudioStart(
+                                utterance_id=text.utterance_id, sample_rate_hertz=rate
+                            )
+                        )
+                    )
+                self._emit(pb.ConverseResponse(audio=chunk))
+        except grpc.aio.AioRpcError as error:
+            logger.warning("a reply could not be spoken: %s", safe(error.code().name))
+        if started:
+            self._emit(pb.ConverseResponse(audio_end=pb.AudioEnd(utterance_id=text.utterance_id)))
+
+    def _stop_reply(self, reason: str) -> None:
+        """Stop the reply being spoken, if it may be stopped."""
+        playing, playback = self._playing, self._playback
+        if playing is None or playback is None or not playing[1] or playback.done():
+            return
+        playback.cancel()
+        self._emit(
+            pb.ConverseResponse(interrupt=pb.Interrupt(utterance_id=playing[0], reason=reason))
+        )
+        self._emit(
+            pb.ConverseResponse(audio_end=pb.AudioEnd(utterance_id=playing[0], interrupted=True))
+        )
+
+    # --- listening -----------------------------------------------------------------------------
+
+    async def _hear_audio(self, frame: bytes) -> None:
+        language = self._state.language
+        if self._speech is None or self._vad is None:
+            TURNS.labels("audio", "unavailable").inc()
+            self._emit(_error("voice.audio_unavailable", "audio", language))
+            return
+        if not looks_like_audio(frame):
+            self._emit(_error("voice.unsupported_audio", "bad_audio", language))
+            return
+        try:
+            samples = to_float16k(frame, self._input_rate)
+        except AudioRefusedError as error:
+            self._emit(_error(error.code, "bad_audio", language))
+            return
+        pcm = to_pcm16(samples)
+        if self._recognition is not None:
+            self._recognition.send(pcm)
+        else:
+            self._pre_roll.append(pcm)
+        for probability in self._vad.feed(samples):
+            for event in self._detector.feed(probability):
+                await self._on_turn_event(event)
+
+    async def _on_turn_event(self, event: TurnEvent) -> None:
+        if event == TurnEvent.BARGE_IN:
+            self._stop_reply("barge_in")
+        elif event == TurnEvent.SPEECH_STARTED:
+            self._start_recognition()
+        elif event == TurnEvent.TURN_ENDED:
+            await self._end_of_speech()
+        elif event == TurnEvent.TOO_LONG:
+            self._emit(_error("voice.utterance_too_long", "too_long", self._state.language))
+            await self._end_of_speech()
+
+    def _start_recognition(self) -> None:
+        assert self._speech is not None  # noqa: S101 - voice only
+        state = self._state
+        question = state.question
+        expected = [] if question is None else [text for _, text in question.choices]
+        if question is not None and question.kind == "binary":
+            expected = ["yes", "no"]
+        turn = state.turns + 1
+
+        async def partial(text: str) -> None:
+            self._emit(pb.ConverseResponse(transcript=pb.Transcript(text=text, turn=turn)))
+
+        self._recognition = Recognition(
+            self._speech.stt,
+            self._metadata,
+            language=state.language,
+            expected=expected,
+            on_partial=partial,
+        )
+        for chunk in self._pre_roll:
+            self._recognition.send(chunk)
+        self._pre_roll.clear()
+
+    async def _end_of_speech(self) -> None:
+        recognition, self._recognition = self._recognition, None
+        self._detector.end_turn()
+        if recognition is None:
+            return
+        self._speech_ended_at = time.perf_counter()
+        self._spawn(self._recognised(recognition))
+
+    async def _recognised(self, recognition: Recognition) -> None:
+        ended = self._speech_ended_at or time.perf_counter()
+        try:
+            text = await recognition.finish()
+        except grpc.aio.AioRpcError as error:
+            code = (
+                "voice.service_busy"
+                if error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+                else ("voice.service_unavailable")
+            )
+            self._emit(_error(code, "busy", self._state.language))
+            return
+        STAGE_SECONDS.labels("transcript").observe(time.perf_counter() - ended)
+        if not text.strip():
+            return  # a noise, not words: nothing to answer
+        self._emit(
+            pb.ConverseResponse(
+                transcript=pb.Transcript(text=text, final=True, turn=self._state.turns + 1)
+            )
+        )
+        self._speech_ended_at = ended
+        await self._turn("speech", text=text)
