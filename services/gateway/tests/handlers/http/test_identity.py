@@ -10,11 +10,13 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, APIWebSocketRoute, iter_route_contexts
 from joserfc import jwt
 from joserfc.jwk import RSAKey
+from starlette.routing import BaseRoute
 from voiceassist_gateway.domain.rate_limits import RateLimiter
 from voiceassist_gateway.handlers.http.identity import Public, Require
+from voiceassist_gateway.handlers.ws.conversation import SocketRequire
 
 PROBLEM = "application/problem+json"
 PATIENT = "cccccccc-0000-4000-8000-000000000003"
@@ -36,14 +38,40 @@ def refused(response: httpx.Response, status: int, token: str | None = None) -> 
     return body
 
 
+def declared_routes(app: FastAPI, kind: type[BaseRoute], prefix: str) -> dict[str, list[Any]]:
+    """Map each route of ``kind`` under ``prefix`` to the calls of its dependencies.
+
+    FastAPI (0.165+) keeps included routers as lazy `_IncludedRouter` entries of
+    ``app.routes``; `iter_route_contexts` walks the routes as they are served, with the
+    dependencies an including router adds.
+    """
+    declared: dict[str, list[Any]] = {}
+    for context in iter_route_contexts(app.routes):
+        path = context.path or ""
+        if isinstance(context.original_route, kind) and path.startswith(prefix):
+            declared[path] = [dependency.call for dependency in context.dependant.dependencies]
+    return declared
+
+
 def test_every_api_route_declares_the_permission_it_needs(app: FastAPI) -> None:
-    undeclared = []
-    for route in app.routes:
-        if not isinstance(route, APIRoute) or not route.path.startswith("/api/v1"):
-            continue
-        calls = [dependency.call for dependency in route.dependant.dependencies]
-        if not any(isinstance(call, Require | Public) for call in calls):
-            undeclared.append(route.path)
+    routes = declared_routes(app, APIRoute, "/api/v1")
+    undeclared = [
+        path
+        for path, calls in routes.items()
+        if not any(isinstance(call, Require | Public) for call in calls)
+    ]
+    assert "/api/v1/auth/me" in routes  # the walk sees the included routers' routes
+    assert undeclared == []
+
+
+def test_every_websocket_route_declares_the_permission_it_needs(app: FastAPI) -> None:
+    routes = declared_routes(app, APIWebSocketRoute, "/")
+    undeclared = [
+        path
+        for path, calls in routes.items()
+        if not any(isinstance(call, SocketRequire) for call in calls)
+    ]
+    assert list(routes) == ["/ws/v1/conversation"]
     assert undeclared == []
 
 

@@ -44,6 +44,7 @@ from voiceassist_gateway.adapters.downstream_health import GrpcHealthChecks
 from voiceassist_gateway.adapters.identity_provider import IdentityProvider, provider_http_client
 from voiceassist_gateway.adapters.scheduling import SchedulingClient
 from voiceassist_gateway.adapters.triage import TriageClient
+from voiceassist_gateway.adapters.voice_proxy import VoiceProxyClient
 from voiceassist_gateway.adapters.web_sessions import InMemorySessionStore, NatsSessionStore
 from voiceassist_gateway.config import Settings
 from voiceassist_gateway.domain.rate_limits import RateLimiter
@@ -66,6 +67,7 @@ from voiceassist_gateway.handlers.http.realms_proxy import provider_proxy_client
 from voiceassist_gateway.handlers.http.request_ids import RequestIdMiddleware
 from voiceassist_gateway.handlers.http.traffic import TrafficMiddleware, route_template
 from voiceassist_gateway.handlers.http.unhandled_errors import UnhandledErrorMiddleware
+from voiceassist_gateway.handlers.ws import conversation
 
 _DESCRIPTION = """\
 The public REST API of VoiceAssist, an on-premises voice-first medical assistant.
@@ -210,6 +212,12 @@ def create_app(
     )
     app.state.auth = AuthClient(settings.auth_grpc_addr, tracer_provider=tracer_provider)
     app.state.admin = AdminClient(settings.admin_grpc_addr, tracer_provider=tracer_provider)
+    app.state.voice_proxy = VoiceProxyClient(
+        settings.voice_proxy_grpc_addr, tracer_provider=tracer_provider
+    )
+    app.state.conversation = conversation.ConversationLimits.of(
+        settings.public_base_url, settings.allowed_origins()
+    )
     app.state.gatekeeper = keeper
     app.state.public_base_url = settings.public_base_url
     app.state.provider_proxy = provider_proxy or provider_proxy_client(settings.auth_http_addr)
@@ -217,6 +225,7 @@ def create_app(
     app.include_router(health.router)
     app.include_router(web_sign_in.router)
     app.include_router(api_v1())
+    app.include_router(conversation.router)
     app.include_router(docs_router(app))
     app.router.routes.append(realms_route())
     mount_docs_assets(app)
@@ -255,6 +264,7 @@ async def close_app(app: FastAPI) -> None:
     await app.state.scheduling.close()
     await app.state.auth.close()
     await app.state.admin.close()
+    await app.state.voice_proxy.close()
     await app.state.provider_proxy.aclose()
     keeper: Gatekeeper = app.state.gatekeeper
     await keeper.audit.close()

@@ -1,0 +1,1 @@
+"""WebSocket entry points of the gateway: the patient's conversation (/ws/v1/conversation)."""
