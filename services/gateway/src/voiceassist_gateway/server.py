@@ -69,6 +69,9 @@ def main() -> None:
             # app itself with route templates instead of raw paths.
             log_config=None,
             access_log=False,
+            # A WebSocket message is buffered whole before the app sees it: cap it near the
+            # conversation's own frame limits (64 KiB text, 32 KiB audio) instead of 16 MiB.
+            ws_max_size=128 * 1024,
             server_header=False,
             # Whole seconds, at least one: uvicorn reads 0 as "wait for ever".
             timeout_graceful_shutdown=max(1, math.ceil(settings.shutdown_grace_seconds)),

@@ -1,0 +1,134 @@
+"""The conversation WebSocket on the running platform: typed turns, spoken replies, a booking.
+
+Against the whole platform (`up` on free ports): the gateway's WebSocket relays to the
+voice-proxy, which runs the dialog over triage and scheduling as the guest patient, speaks every
+reply with the tts service, and keeps the conversation in NATS KV.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+import websockets
+
+from .conftest import Platform
+from .test_guest_upgrade import session_id_set_by
+
+pytestmark = [pytest.mark.stack, pytest.mark.timeout(900)]
+
+CHEST_PAIN = "I have a crushing pain in my chest spreading to my left arm"
+
+
+class Socket:
+    """A patient's WebSocket: JSON events and audio bytes, read until a wanted event."""
+
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+        self.audio = bytearray()
+
+    async def send(self, **frame: Any) -> None:
+        await self.connection.send(json.dumps(frame))
+
+    async def until(self, wanted: str, limit: int = 400) -> list[dict[str, Any]]:
+        events = []
+        for _ in range(limit):
+            message = await asyncio.wait_for(self.connection.recv(), timeout=120)
+            if isinstance(message, bytes):
+                self.audio.extend(message)
+                continue
+            event = json.loads(message)
+            events.append(event)
+            assert event["type"] != "error" or not event.get("fatal"), event
+            if event["type"] == wanted:
+                return events
+        raise AssertionError(f"no {wanted} event")
+
+
+async def open_socket(platform: Platform) -> tuple[Socket, Any]:
+    base = platform.base_url
+    async with httpx.AsyncClient(timeout=60) as http:
+        guest = await http.post(f"{base}/api/v1/auth/guest", json={"language": "en"})
+    assert guest.status_code == 201, guest.text
+    cookie = f"__Host-voiceassist_session={session_id_set_by(guest)}"
+    url = base.replace("http://", "ws://") + "/ws/v1/conversation"
+    connection = await websockets.connect(
+        url, additional_headers={"Cookie": cookie, "Origin": base}, max_size=2**20
+    )
+    return Socket(connection), connection
+
+
+async def test_chest_pain_typed_gets_the_emergency_advice_as_text_and_audio(
+    platform: Platform,
+) -> None:
+    socket, connection = await open_socket(platform)
+    try:
+        await socket.send(type="session.start", channel="voice", language="en")
+        events = await socket.until("audio.end")  # the greeting, spoken
+        assert events[0]["type"] == "session.started"
+        assert any(e["type"] == "assistant.text" and not e["interruptible"] for e in events)
+        await socket.send(type="text", text="yes")
+        await socket.until("assistant.text")
+        await socket.send(type="text", text=CHEST_PAIN)
+        events = await socket.until("triage.result")
+        result = events[-1]
+        assert result["level"] in ("emergency_ambulance", "emergency")
+        assert result["emergency_number"]
+        assert result["disclaimer"]
+        assert result["bookable"] is False
+        heard = len(socket.audio)
+        advice = await socket.until("audio.end")
+        spoken = [e for e in advice if e["type"] == "assistant.text"]
+        assert spoken
+        assert not spoken[0]["interruptible"]
+        assert len(socket.audio) - heard > 24_000  # at least half a second of reply audio
+    finally:
+        await connection.close()
+
+
+async def test_a_typed_sore_throat_conversation_books_a_real_slot(platform: Platform) -> None:
+    socket, connection = await open_socket(platform)
+    try:
+        await socket.send(type="session.start", channel="text", language="en")
+        await socket.until("assistant.text")
+        await socket.send(type="text", text="yes")
+        await socket.until("assistant.text")
+        await socket.send(type="text", text="I have had a sore throat for three days")
+        answers = {"How old": "34", "man or a woman": "a woman"}
+        offer: dict[str, Any] | None = None
+        for _ in range(40):
+            said = (await socket.until("assistant.text"))[-1]
+            text, replies = said["text"], [r["text"] for r in said["quick_replies"]]
+            if "city" in text:
+                await socket.send(type="text", text="London")
+                offer = (await socket.until("booking.offer"))[-1]
+                break
+            if "appointment" in text and "Yes" in replies:
+                await socket.send(type="text", text="yes")
+                continue
+            reply = next((a for q, a in answers.items() if q in text), None)
+            if reply is None:
+                reply = "no" if "No" in replies else (replies[0] if replies else "about a three")
+            await socket.send(type="text", text=reply)
+        assert offer is not None
+        slot = offer["practitioners"][0]["slots"][0]
+        await socket.send(type="slot.select", slot_id=slot["slot_id"])
+        confirmed = (await socket.until("booking.confirmed"))[-1]
+        await socket.until("assistant.text")
+    finally:
+        await connection.close()
+
+    # Scheduling shows it booked.
+    connection_db = await asyncpg.connect(platform.dsn)
+    try:
+        status = await connection_db.fetchval(
+            "SELECT status FROM scheduling.appointments WHERE appointment_id = $1::uuid",
+            confirmed["appointment_id"],
+        )
+    finally:
+        await connection_db.close()
+    assert status == "booked"
