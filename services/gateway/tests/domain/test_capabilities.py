@@ -1,9 +1,10 @@
-from voiceassist_gateway.domain.capabilities import KNOWLEDGE_BASE, SPEECH
+from voiceassist_gateway.domain.capabilities import CLINIC_ADMINISTRATION, KNOWLEDGE_BASE
 
 
 def test_a_pending_capability_names_itself_and_its_issue() -> None:
-    assert SPEECH.describe() == (
-        "The speech recognition and synthesis is not available yet; it arrives with issue #6."
+    assert CLINIC_ADMINISTRATION.describe() == (
+        "The clinic administration (practitioners, analytics) is not available yet; "
+        "it arrives with issue #7."
     )
 
 

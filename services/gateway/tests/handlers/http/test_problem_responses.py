@@ -123,7 +123,7 @@ PLACEHOLDERS = placeholder_operations()
 
 def test_every_area_has_placeholders() -> None:
     prefixes = {path.split("/")[3] for _, path, _ in PLACEHOLDERS}
-    assert prefixes == {"auth", "speech", "kb", "admin"}
+    assert prefixes == {"auth", "kb", "admin"}
 
 
 @pytest.mark.parametrize(

@@ -43,6 +43,7 @@ from voiceassist_gateway.adapters.auth import AuthClient
 from voiceassist_gateway.adapters.downstream_health import GrpcHealthChecks
 from voiceassist_gateway.adapters.identity_provider import IdentityProvider, provider_http_client
 from voiceassist_gateway.adapters.scheduling import SchedulingClient
+from voiceassist_gateway.adapters.speech import SpeechClients
 from voiceassist_gateway.adapters.triage import TriageClient
 from voiceassist_gateway.adapters.voice_proxy import VoiceProxyClient
 from voiceassist_gateway.adapters.web_sessions import InMemorySessionStore, NatsSessionStore
@@ -211,6 +212,9 @@ def create_app(
         settings.scheduling_grpc_addr, tracer_provider=tracer_provider
     )
     app.state.auth = AuthClient(settings.auth_grpc_addr, tracer_provider=tracer_provider)
+    app.state.speech = SpeechClients(
+        settings.stt_grpc_addr, settings.tts_grpc_addr, tracer_provider=tracer_provider
+    )
     app.state.admin = AdminClient(settings.admin_grpc_addr, tracer_provider=tracer_provider)
     app.state.voice_proxy = VoiceProxyClient(
         settings.voice_proxy_grpc_addr, tracer_provider=tracer_provider
@@ -262,6 +266,7 @@ async def close_app(app: FastAPI) -> None:
     """Close what the app opened: channels, the provider clients, sessions, the audit trail."""
     await app.state.triage.close()
     await app.state.scheduling.close()
+    await app.state.speech.close()
     await app.state.auth.close()
     await app.state.admin.close()
     await app.state.voice_proxy.close()
