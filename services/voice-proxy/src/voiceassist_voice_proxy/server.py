@@ -14,6 +14,7 @@ import contextlib
 import logging
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 
 import grpc
 from nats.aio.client import Client
@@ -34,9 +35,15 @@ from voiceassist_voice_proxy.adapters.sessions import (
     PreferKvSessionStore,
     StateSealer,
 )
+from voiceassist_voice_proxy.adapters.speech import speak
 from voiceassist_voice_proxy.adapters.vad import silero_session
 from voiceassist_voice_proxy.config import Settings
-from voiceassist_voice_proxy.handlers.conversation import Conversations, Speech
+from voiceassist_voice_proxy.domain.texts import fixed_prompts
+from voiceassist_voice_proxy.handlers.conversation import (
+    DEFAULT_OUTPUT_RATE,
+    Conversations,
+    Speech,
+)
 from voiceassist_voice_proxy.handlers.grpc import registrar
 
 logger = logging.getLogger(__name__)
@@ -54,6 +61,33 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
 
 
+WARM_RETRY_SECONDS = 5.0
+
+
+async def warm_prompts(tts: Any) -> None:
+    """Have the tts service synthesise every fixed sentence of the dialog once, ahead of time.
+
+    The tts service caches what it synthesised (by voice, rate and text), so the greeting, the
+    consent question and the other fixed sentences then play at once at the default playback
+    rate (the first patient does not wait for them). Runs in
+    the background; a tts service that is not up yet is retried.
+    """
+    for language, text in fixed_prompts():
+        while True:
+            try:
+                async for _ in speak(
+                    tts, (), text=text, language=language, sample_rate=DEFAULT_OUTPUT_RATE
+                ):
+                    pass
+                break
+            except grpc.aio.AioRpcError as error:
+                if error.code() is not grpc.StatusCode.UNAVAILABLE:
+                    logger.warning("a fixed prompt was not warmed: %s", safe(error.code().name))
+                    break
+                await asyncio.sleep(WARM_RETRY_SECONDS)
+    logger.info("the dialog's fixed prompts are warm in the tts cache")
+
+
 class VoiceProxyProcess:
     """What one serving process holds: channels, the session store, the NATS link."""
 
@@ -63,6 +97,7 @@ class VoiceProxyProcess:
         self._channels: list[grpc.aio.Channel] = []
         self._nats: Client | None = None
         self._dialling: asyncio.Task[None] | None = None
+        self._warming: asyncio.Task[None] | None = None
         self._conversations: Conversations | None = None
         # Refuses to start in prod without OIDC_ISSUER.
         self._callers, self._jwks = callers_from_settings(settings)
@@ -88,6 +123,9 @@ class VoiceProxyProcess:
             ),
         )
         self._dialling = asyncio.create_task(self._dial(), name="voice-sessions-nats")
+        self._warming = asyncio.create_task(
+            warm_prompts(tts_pb2_grpc.TextToSpeechServiceStub(tts)), name="voice-prompt-warmup"
+        )
 
     async def _dial(self) -> None:
         settings = self._settings
@@ -119,10 +157,11 @@ class VoiceProxyProcess:
 
     async def stop(self) -> None:
         """Stop dialling, close NATS and the channels."""
-        if self._dialling is not None:
-            self._dialling.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._dialling
+        for task in (self._dialling, self._warming):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         if self._nats is not None:
             with contextlib.suppress(Exception):
                 await self._nats.close()
