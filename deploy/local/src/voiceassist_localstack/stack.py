@@ -211,6 +211,9 @@ class LocalStack:
         if spec.name == "auth":
             # The auth service seeds the demo accounts at start and keeps their secrets here.
             wiring["AUTH_DEMO_ACCOUNTS_FILE"] = str(self.demo_accounts_file)
+        if spec.name == "stt":
+            # The Whisper base halves are assembled here once, then checked at every start.
+            wiring["STT_MODEL_CACHE_DIR"] = str(self.data.root / "stt" / "models")
         if spec.name == "tts":
             # Fixed prompts synthesised ahead of time survive restarts here.
             wiring["TTS_CACHE_DIR"] = str(self.data.root / "tts-cache")
