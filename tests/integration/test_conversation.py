@@ -90,6 +90,53 @@ async def test_chest_pain_typed_gets_the_emergency_advice_as_text_and_audio(
         await connection.close()
 
 
+async def speak_frames(socket: Socket, pcm: bytes, rate: int) -> None:
+    """Send ``pcm`` as 20 ms microphone frames, then 1.5 s of silence (the turn ends)."""
+    frame = rate // 50 * 2
+    silence = b"\x00\x00" * (rate // 50)
+    for start in range(0, len(pcm), frame):
+        await socket.connection.send(pcm[start : start + frame])
+        await asyncio.sleep(0.005)
+    for _ in range(75):
+        await socket.connection.send(silence)
+        await asyncio.sleep(0.005)
+
+
+async def test_chest_pain_spoken_gets_the_emergency_advice_as_text_and_audio(
+    platform: Platform,
+) -> None:
+    # The patient's voice: the platform's own synthesis (hibari), at 16 kHz.
+    async with httpx.AsyncClient(timeout=120) as http:
+        guest = await http.post(f"{platform.base_url}/api/v1/auth/guest", json={})
+        cookie = f"__Host-voiceassist_session={session_id_set_by(guest)}"
+        spoken = await http.post(
+            f"{platform.base_url}/api/v1/speech/synthesize",
+            json={"text": CHEST_PAIN + ".", "sample_rate": 16000},
+            headers={"Cookie": cookie, "X-CSRF-Token": guest.json()["csrf_token"]},
+        )
+    assert spoken.status_code == 200, spoken.text
+    pcm = spoken.content[44:]  # the RIFF header of a PCM16 WAV file
+    socket, connection = await open_socket(platform)
+    try:
+        await socket.send(type="session.start", channel="voice", sample_rate=16000)
+        await socket.until("audio.end")
+        await socket.send(type="text", text="yes")
+        await socket.until("audio.end")
+        await speak_frames(socket, pcm, 16000)
+        events = await socket.until("triage.result")
+        finals = [e for e in events if e["type"] == "transcript.final"]
+        assert finals, events
+        assert "chest" in finals[-1]["text"].lower()
+        result = events[-1]
+        assert result["level"] in ("emergency_ambulance", "emergency")
+        heard = len(socket.audio)
+        advice = await socket.until("audio.end")
+        assert any(e["type"] == "assistant.text" and not e["interruptible"] for e in advice)
+        assert len(socket.audio) - heard > 24_000
+    finally:
+        await connection.close()
+
+
 async def test_a_typed_sore_throat_conversation_books_a_real_slot(platform: Platform) -> None:
     socket, connection = await open_socket(platform)
     try:
