@@ -365,6 +365,8 @@ class _Conversation:
         self._playing: tuple[str, bool] | None = None
         """(utterance id, interruptible) of the reply being spoken."""
         self._speech_ended_at = 0.0
+        self._barged_in = False
+        """The patient spoke over this turn's reply: its remaining sentences are not spoken."""
 
     @property
     def _state(self) -> DialogState:
@@ -483,6 +485,7 @@ class _Conversation:
         TURN_SECONDS.labels(kind).observe(time.perf_counter() - started)
 
     async def _reply(self, outputs: list[Output]) -> None:
+        self._barged_in = False
         record = self._record
         said = [o.text for o in outputs if isinstance(o, Say)]
         if said:
@@ -503,7 +506,13 @@ class _Conversation:
         self._speech_ended_at = 0.0
 
     async def _say(self, text: pb.AssistantText) -> None:
-        """Speak one utterance; barge-in cancels it (unless it may not be interrupted)."""
+        """Speak one utterance; barge-in cancels it (unless it may not be interrupted).
+
+        After a barge-in the rest of the turn's sentences are shown, not spoken: the patient
+        has started talking.
+        """
+        if self._barged_in:
+            return
         self._playing = (text.utterance_id, text.interruptible)
         if text.interruptible:
             self._detector.reply_started()
@@ -520,8 +529,16 @@ class _Conversation:
             self._playback = None
 
     async def _stream_audio(self, text: pb.AssistantText) -> None:
+        """Send the utterance's audio as it is synthesised, then wait while the client plays it.
+
+        Synthesis is far faster than speech, so the audio reaches the client long before it has
+        been heard; the reply counts as playing (and barge-in can stop it) until its duration
+        has passed since the first chunk, and ``audio.end`` says when it was played out.
+        """
         assert self._speech is not None  # noqa: S101 - voice only
         started = False
+        first_chunk_at = 0.0
+        seconds = 0.0
         try:
             async for rate, chunk in speak(
                 self._speech.tts,
@@ -530,8 +547,10 @@ class _Conversation:
                 language=self._state.language,
                 sample_rate=self._output_rate,
             ):
+                seconds += len(chunk) / 2 / rate
                 if not started:
                     started = True
+                    first_chunk_at = time.perf_counter()
                     if self._speech_ended_at:
                         STAGE_SECONDS.labels("reply_audio").observe(
                             time.perf_counter() - self._speech_ended_at
@@ -547,6 +566,7 @@ class _Conversation:
         except grpc.aio.AioRpcError as error:
             logger.warning("a reply could not be spoken: %s", safe(error.code().name))
         if started:
+            await asyncio.sleep(max(0.0, seconds - (time.perf_counter() - first_chunk_at)))
             self._emit(pb.ConverseResponse(audio_end=pb.AudioEnd(utterance_id=text.utterance_id)))
 
     def _stop_reply(self, reason: str) -> None:
@@ -555,6 +575,7 @@ class _Conversation:
         if playing is None or playback is None or not playing[1] or playback.done():
             return
         playback.cancel()
+        self._barged_in = True
         self._emit(
             pb.ConverseResponse(interrupt=pb.Interrupt(utterance_id=playing[0], reason=reason))
         )
