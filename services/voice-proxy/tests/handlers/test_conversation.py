@@ -132,12 +132,15 @@ async def test_a_dropped_conversation_resumes_for_its_patient_only(voice: Any, t
     await first.leave()
 
     again = Patient(stub, token())
-    await again.send(start=pb.ConversationStart(session_id=session_id))
+    # Typed first, back with the microphone: the conversation follows the new channel.
+    await again.send(start=pb.ConversationStart(session_id=session_id, channel=pb.CHANNEL_VOICE))
     events = await again.read_until("assistant_text")
     assert events[0].session_started.resumed
     assert events[0].session_started.stage == pb.DIALOG_STAGE_CHIEF_COMPLAINT
     assert events[-1].assistant_text.text == asked
     await again.leave()
+    session = await stub.GetSession(pb.GetSessionRequest(session_id=session_id), metadata=token())
+    assert session.session.channel == pb.CHANNEL_VOICE
 
     # What the patient said is sealed in the bucket.
     stored = (await bucket.get(session_id)).value

@@ -27,15 +27,14 @@ Language = Literal["en", "fr"]
 
 TEXTS: Final[dict[str, dict[Language, str]]] = {
     "greeting": {
-        "en": "Hello, I am the VoiceAssist triage assistant. I am not a doctor, and what I tell "
-        "you is not a diagnosis. If you think your life is in danger, hang up and call 112 or "
-        "911 now. I will ask you some questions to find out how soon you should see a doctor, "
-        "and I can book an appointment. Is that all right with you?",
+        "en": "Hello, I am the VoiceAssist triage assistant. I am not a doctor, and this is not "
+        "a diagnosis. If your life may be in danger, call 112 or 911 now. I will ask a few "
+        "questions to see how soon you should be seen, and I can book an appointment. Shall we "
+        "start?",
         "fr": "Bonjour, je suis l'assistant d'orientation de VoiceAssist. Je ne suis pas "
-        "médecin et ce que je vous dirai n'est pas un diagnostic. Si vous pensez que votre vie "
-        "est en danger, raccrochez et appelez le 15 ou le 112 maintenant. Je vais vous poser "
-        "quelques questions pour savoir dans quel délai consulter, et je peux prendre "
-        "rendez-vous. Êtes-vous d'accord ?",
+        "médecin et ceci n'est pas un diagnostic. Si votre vie est peut-être en danger, appelez "
+        "le 15 ou le 112 maintenant. Je vais vous poser quelques questions pour savoir dans quel "
+        "délai consulter, et je peux prendre rendez-vous. On commence ?",
     },
     "consent_again": {
         "en": "Please say yes if I may go on, or no if you would rather not.",

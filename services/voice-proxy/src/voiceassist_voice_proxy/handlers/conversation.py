@@ -309,6 +309,8 @@ class Conversations:
             if found is None or found.patient_subject != subject or found.end_time is not None:
                 return None, False
             found.last_activity_time = now
+            # The patient may come back on another channel (typed first, then the microphone).
+            found.channel = "text" if start.channel == pb.CHANNEL_TEXT else "voice"
             return found, True
         language = _LANGUAGES_IN.get(start.language, "en")
         channel = "text" if start.channel == pb.CHANNEL_TEXT else "voice"
@@ -367,6 +369,7 @@ class _Conversation:
         self._speech_ended_at = 0.0
         self._barged_in = False
         """The patient spoke over this turn's reply: its remaining sentences are not spoken."""
+        self._audio_timed = False
 
     @property
     def _state(self) -> DialogState:
@@ -391,6 +394,7 @@ class _Conversation:
             )
         )
         if resumed:
+            await self._owner.save(self._record)  # its new channel and activity time
             last = self._record.extra.get("last_said")
             if last:
                 # Where the conversation stood: the question the patient has not answered yet.
@@ -486,6 +490,7 @@ class _Conversation:
 
     async def _reply(self, outputs: list[Output]) -> None:
         self._barged_in = False
+        self._audio_timed = False
         record = self._record
         said = [o.text for o in outputs if isinstance(o, Say)]
         if said:
@@ -551,7 +556,9 @@ class _Conversation:
                 if not started:
                     started = True
                     first_chunk_at = time.perf_counter()
-                    if self._speech_ended_at:
+                    if self._speech_ended_at and not self._audio_timed:
+                        # Once per turn: the first byte of the reply, not of every sentence.
+                        self._audio_timed = True
                         STAGE_SECONDS.labels("reply_audio").observe(
                             time.perf_counter() - self._speech_ended_at
                         )
@@ -664,6 +671,7 @@ class _Conversation:
             return
         STAGE_SECONDS.labels("transcript").observe(time.perf_counter() - ended)
         if not text.strip():
+            self._speech_ended_at = 0.0
             return  # a noise, not words: nothing to answer
         self._emit(
             pb.ConverseResponse(
