@@ -318,25 +318,7 @@ class PostgresSchedulingRepository:
 
     async def weekly_availability(self, practitioner_id: UUID) -> list[AvailabilityRule]:
         """Return the practitioner's weekly rules by weekday and time, with their slot length."""
-        rows = await self._pool.fetch(
-            """
-            SELECT w.weekday, w.start_time, w.end_time, w.appointment_type, t.minutes
-            FROM weekly_availability w JOIN appointment_types t ON t.code = w.appointment_type
-            WHERE w.practitioner_id = $1
-            ORDER BY w.weekday, w.start_time
-            """,
-            practitioner_id,
-        )
-        return [
-            AvailabilityRule(
-                weekday=row["weekday"],
-                start_time=row["start_time"],
-                end_time=row["end_time"],
-                appointment_type=row["appointment_type"],
-                slot_minutes=row["minutes"],
-            )
-            for row in rows
-        ]
+        return (await self.availability_of([practitioner_id]))[practitioner_id]
 
     async def add_exception(self, exception: AvailabilityException) -> None:
         """Block a period of the practitioner's availability."""
@@ -357,21 +339,7 @@ class PostgresSchedulingRepository:
         self, practitioner_id: UUID, start: datetime, end: datetime
     ) -> list[tuple[datetime, datetime]]:
         """Exceptions and booked appointments overlapping [start, end), soonest first."""
-        rows = await self._pool.fetch(
-            """
-            SELECT period FROM availability_exceptions
-            WHERE practitioner_id = $1 AND period && $2
-            UNION ALL
-            SELECT period FROM appointments
-            WHERE practitioner_id = $1 AND status = 'booked' AND period && $2
-            """,
-            practitioner_id,
-            Range(start, end),
-        )
-        periods = [
-            (r["period"].lower.astimezone(UTC), r["period"].upper.astimezone(UTC)) for r in rows
-        ]
-        return sorted(periods)
+        return (await self.busy_of([practitioner_id], start, end))[practitioner_id]
 
     # Appointments ------------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -198,11 +198,6 @@ class KvSessionStore:
             if entry.value:
                 records.append(SessionRecord.from_json(self._sealer.open(key, entry.value)))
         return records
-
-
-def now_utc() -> datetime:
-    """Return the current time (the stores' callers stamp records with it)."""
-    return datetime.now(UTC)
 
 
 class PreferKvSessionStore:
