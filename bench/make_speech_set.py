@@ -111,7 +111,10 @@ def espeak(out: Path, voice: str, sentences: list[str], words_per_minute: int) -
     out.mkdir(parents=True, exist_ok=True)
     for index, sentence in enumerate(sentences):
         stem = out / f"{index:03d}"
-        subprocess.run(["espeak-ng", "-v", voice, "-w", f"{stem}.wav", sentence], check=True)
+        subprocess.run(
+            ["espeak-ng", "-v", voice, "-s", str(words_per_minute), "-w", f"{stem}.wav", sentence],
+            check=True,
+        )
         stem.with_suffix(".txt").write_text(sentence + "\n", encoding="utf-8")
 
 

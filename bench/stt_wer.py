@@ -30,7 +30,7 @@ from pathlib import Path
 from voiceassist_stt.adapters.audio import decode
 from voiceassist_stt.adapters.models import prepare_model
 from voiceassist_stt.adapters.vocabulary import load_vocabularies
-from voiceassist_stt.adapters.whisper import WhisperRecognizer
+from voiceassist_stt.adapters.whisper import LEAD_SECONDS, WhisperRecognizer
 from voiceassist_stt.domain.answers import normalise
 from voiceassist_stt.domain.recognition import SAMPLE_RATE, RecognitionOptions
 
@@ -75,6 +75,7 @@ def main() -> int:
     parser.add_argument("--window", default="fitted", choices=("fitted", "full"))
     parser.add_argument("--margin", type=float, default=2.0, help="fitted window margin, s")
     parser.add_argument("--min-window", type=float, default=8.0, help="fitted window floor, s")
+    parser.add_argument("--lead", type=float, default=LEAD_SECONDS, help="silence before, s")
     parser.add_argument("--beam", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--language", default=None, help="en, fr, or detect when omitted")
@@ -95,6 +96,7 @@ def main() -> int:
         window=arguments.window,
         window_margin_seconds=arguments.margin,
         window_min_seconds=arguments.min_window,
+        window_lead_seconds=arguments.lead,
         prompt_tokens=arguments.prompt_tokens,
         vocabularies={} if arguments.no_prompt else load_vocabularies(),
     )
@@ -125,6 +127,7 @@ def main() -> int:
                 "window": arguments.window,
                 "margin": arguments.margin,
                 "min_window": arguments.min_window,
+                "lead": arguments.lead,
                 "beam": arguments.beam,
                 "prompt": 0 if arguments.no_prompt else arguments.prompt_tokens,
                 "fallbacks": fallbacks,

@@ -30,6 +30,7 @@ class Socket:
     def __init__(self, connection: Any) -> None:
         self.connection = connection
         self.audio = bytearray()
+        self.cookie = ""
 
     async def send(self, **frame: Any) -> None:
         await self.connection.send(json.dumps(frame))
@@ -49,17 +50,21 @@ class Socket:
         raise AssertionError(f"no {wanted} event")
 
 
-async def open_socket(platform: Platform) -> tuple[Socket, Any]:
+async def open_socket(platform: Platform, cookie: str = "") -> tuple[Socket, Any]:
+    """Open the conversation socket as ``cookie``'s patient, or as a new guest."""
     base = platform.base_url
-    async with httpx.AsyncClient(timeout=60) as http:
-        guest = await http.post(f"{base}/api/v1/auth/guest", json={"language": "en"})
-    assert guest.status_code == 201, guest.text
-    cookie = f"__Host-voiceassist_session={session_id_set_by(guest)}"
+    if not cookie:
+        async with httpx.AsyncClient(timeout=60) as http:
+            guest = await http.post(f"{base}/api/v1/auth/guest", json={"language": "en"})
+        assert guest.status_code == 201, guest.text
+        cookie = f"__Host-voiceassist_session={session_id_set_by(guest)}"
     url = base.replace("http://", "ws://") + "/ws/v1/conversation"
     connection = await websockets.connect(
         url, additional_headers={"Cookie": cookie, "Origin": base}, max_size=2**20
     )
-    return Socket(connection), connection
+    socket = Socket(connection)
+    socket.cookie = cookie
+    return socket, connection
 
 
 async def test_chest_pain_typed_gets_the_emergency_advice_as_text_and_audio(
@@ -137,6 +142,19 @@ async def test_chest_pain_spoken_gets_the_emergency_advice_as_text_and_audio(
         await connection.close()
 
 
+async def appointment_status(platform: Platform, appointment_id: str) -> str | None:
+    """Return what scheduling's own table says of an appointment."""
+    connection = await asyncpg.connect(platform.dsn)
+    try:
+        status: str | None = await connection.fetchval(
+            "SELECT status FROM scheduling.appointments WHERE appointment_id = $1::uuid",
+            appointment_id,
+        )
+    finally:
+        await connection.close()
+    return status
+
+
 async def test_a_typed_sore_throat_conversation_books_a_real_slot(platform: Platform) -> None:
     socket, connection = await open_socket(platform)
     try:
@@ -169,13 +187,122 @@ async def test_a_typed_sore_throat_conversation_books_a_real_slot(platform: Plat
     finally:
         await connection.close()
 
-    # Scheduling shows it booked.
-    connection_db = await asyncpg.connect(platform.dsn)
+    assert await appointment_status(platform, confirmed["appointment_id"]) == "booked"
+
+
+class Voice:
+    """The patient's voice: the platform's own synthesis (hibari) at 16 kHz, one clip per text."""
+
+    def __init__(self, platform: Platform) -> None:
+        self._platform = platform
+        self._clips: dict[str, bytes] = {}
+        self._headers: dict[str, str] = {}
+
+    async def pcm(self, text: str) -> bytes:
+        if text in self._clips:
+            return self._clips[text]
+        base = self._platform.base_url
+        async with httpx.AsyncClient(timeout=120) as http:
+            if not self._headers:
+                guest = await http.post(f"{base}/api/v1/auth/guest", json={})
+                self._headers = {
+                    "Cookie": f"__Host-voiceassist_session={session_id_set_by(guest)}",
+                    "X-CSRF-Token": guest.json()["csrf_token"],
+                }
+            spoken = await http.post(
+                f"{base}/api/v1/speech/synthesize",
+                json={"text": text, "sample_rate": 16000},
+                headers=self._headers,
+            )
+        assert spoken.status_code == 200, spoken.text
+        self._clips[text] = spoken.content[44:]  # the RIFF header of a PCM16 WAV file
+        return self._clips[text]
+
+
+async def replies(socket: Socket) -> list[dict[str, Any]]:
+    """Read one turn's reply: events until its audio has played out and nothing more follows.
+
+    The server sends an utterance's audio as fast as it is made and its ``audio.end`` once it
+    has played, so the socket is quiet while a reply plays: quiet only counts after the end.
+    """
+    events: list[dict[str, Any]] = []
+    playing = 0
+    while True:
+        try:
+            message = await asyncio.wait_for(
+                socket.connection.recv(), timeout=120 if playing or not events else 1.5
+            )
+        except TimeoutError:
+            return events
+        if isinstance(message, bytes):
+            socket.audio.extend(message)
+            continue
+        event = json.loads(message)
+        events.append(event)
+        assert event["type"] != "error" or not event.get("fatal"), event
+        playing += {"audio.start": 1, "audio.end": -1}.get(event["type"], 0)
+
+
+async def test_a_spoken_sore_throat_conversation_books_a_real_slot(platform: Platform) -> None:
+    voice = Voice(platform)
+    socket, connection = await open_socket(platform)
+    heard: list[str] = []
     try:
-        status = await connection_db.fetchval(
-            "SELECT status FROM scheduling.appointments WHERE appointment_id = $1::uuid",
-            confirmed["appointment_id"],
-        )
+        await socket.send(type="session.start", channel="voice", sample_rate=16000)
+        await replies(socket)  # the greeting and consent question, played to the end
+        answer = "Yes."
+        confirmed: dict[str, Any] | None = None
+        answers = {
+            "bothering you": "I have had a sore throat for three days.",
+            "How old": "I am thirty four.",
+            "man or a woman": "A woman.",
+            "city": "London.",
+            "Which would you like": "The first one, please.",
+        }
+        for _ in range(40):
+            await speak_frames(socket, await voice.pcm(answer), 16000)
+            events = await replies(socket)
+            heard += [e["text"] for e in events if e["type"] == "transcript.final"]
+            booked = [e for e in events if e["type"] == "booking.confirmed"]
+            if booked:
+                confirmed = booked[0]
+                break
+            said = [e for e in events if e["type"] == "assistant.text"][-1:]
+            assert said, (answer, [e for e in events if e["type"] != "audio.start"], heard)
+            text, options = said[0]["text"], [r["text"] for r in said[0]["quick_replies"]]
+            answer = next((a for q, a in answers.items() if q in text), "")
+            if not answer:
+                answer = "Yes." if "appointment" in text and "Yes" in options else "No."
+                if "No" not in options and "Yes" not in options:
+                    answer = f"{options[0]}." if options else "About a three."
     finally:
-        await connection_db.close()
-    assert status == "booked"
+        await connection.close()
+    assert confirmed is not None, heard
+    # What the patient said was heard: the complaint and the pick by position.
+    assert any("sore throat" in text.lower() for text in heard), heard
+    assert await appointment_status(platform, confirmed["appointment_id"]) == "booked"
+
+
+async def test_a_socket_closed_mid_reply_loses_nothing_and_the_conversation_resumes(
+    platform: Platform,
+) -> None:
+    socket, connection = await open_socket(platform)
+    await socket.send(type="session.start", channel="voice")
+    started = (await socket.until("session.started"))[-1]
+    await socket.until("audio.start")
+    await asyncio.wait_for(connection.recv(), timeout=30)  # some of the greeting's audio
+    await connection.close()  # the patient's phone drops the call while the greeting plays
+
+    socket, connection = await open_socket(platform, socket.cookie)
+    try:
+        await socket.send(type="session.start", session_id=started["session_id"], channel="text")
+        resumed = (await socket.until("session.started"))[-1]
+        assert resumed["resumed"] is True
+        assert resumed["session_id"] == started["session_id"]
+        question = (await socket.until("assistant.text"))[-1]
+        assert "start" in question["text"]  # the consent question it had not answered yet
+        await socket.send(type="text", text="yes")
+        asked = (await socket.until("assistant.text"))[-1]
+        assert "what is bothering you" in asked["text"]
+    finally:
+        await connection.close()

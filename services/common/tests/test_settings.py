@@ -93,3 +93,20 @@ def test_an_uncaught_settings_error_prints_the_message_and_fails() -> None:
     assert "refusing to start" in result.stderr
     assert "GRPC_PORT" in result.stderr
     assert "METRICS_PORT is required but not set" in result.stderr
+
+
+class KeyedSettings(ServiceSettings):
+    service_name: str = "voice-proxy"
+    grpc_port: int = 50052
+    metrics_port: int = 9103
+    recording_key: bytes = b""
+    max_sessions: int = 10
+
+
+def test_a_refused_key_is_named_but_never_echoed() -> None:
+    with pytest.raises(SettingsError) as raised:
+        load_settings(KeyedSettings, recording_key=["not-bytes-secret-material"], max_sessions="x")
+    message = str(raised.value)
+    assert "recording_key" in message.lower()
+    assert "secret-material" not in message
+    assert "'x'" in message  # an ordinary value is shown: it helps to fix it

@@ -142,8 +142,13 @@ def _describe(error: dict[str, Any], model: type[BaseSettings]) -> str:
     if error.get("type") == "missing":
         return f"{variable} is required but not set"
     given = error.get("input")
-    shown = "" if "secret" in field or "url" in field or isinstance(given, dict) else f"{given!r}: "
+    hidden = any(word in field for word in _SENSITIVE) or isinstance(given, dict)
+    shown = "" if hidden else f"{given!r}: "
     return f"{variable}: {shown}{error.get('msg')}"
+
+
+_SENSITIVE = ("secret", "url", "key", "password", "token", "dsn")
+"""Settings whose value is never echoed in an error: credentials, or URLs that may carry them."""
 
 
 def load_settings(cls: type[S], **overrides: Any) -> S:

@@ -29,6 +29,7 @@ from voiceassist_common.messaging import NatsUnavailableError, connect, key_valu
 from voiceassist_common.runtime import read_command, run_service
 from voiceassist_common.settings import load_settings
 
+from voiceassist_voice_proxy.adapters.recordings import AudioRecordings, recordings_bucket
 from voiceassist_voice_proxy.adapters.sessions import (
     BUCKET,
     KvSessionStore,
@@ -94,6 +95,7 @@ class VoiceProxyProcess:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._store = PreferKvSessionStore()
+        self._recordings = AudioRecordings(StateSealer(settings.recording_key))
         self._channels: list[grpc.aio.Channel] = []
         self._nats: Client | None = None
         self._dialling: asyncio.Task[None] | None = None
@@ -121,6 +123,7 @@ class VoiceProxyProcess:
                 stt=stt_pb2_grpc.SpeechToTextServiceStub(stt),
                 tts=tts_pb2_grpc.TextToSpeechServiceStub(tts),
             ),
+            recordings=self._recordings,
         )
         self._dialling = asyncio.create_task(self._dial(), name="voice-sessions-nats")
         self._warming = asyncio.create_task(
@@ -137,6 +140,9 @@ class VoiceProxyProcess:
                     BUCKET,
                     ttl=timedelta(minutes=settings.voice_session_minutes),
                 )
+                recordings = await recordings_bucket(
+                    client.jetstream(), timedelta(days=settings.voice_audio_retention_days)
+                )
             except NatsUnavailableError as error:
                 logger.warning("conversations kept in memory for now: %s", safe(str(error)))
                 continue
@@ -146,6 +152,7 @@ class VoiceProxyProcess:
                 continue
             self._nats = client
             self._store.kv = KvSessionStore(bucket, StateSealer(settings.session_key))
+            self._recordings.store = recordings
             logger.info("conversations are kept in NATS KV %s", safe(BUCKET))
             return
 

@@ -40,3 +40,12 @@ def test_a_file_or_json_sent_as_audio_is_recognised() -> None:
     assert not looks_like_audio(b'{"type": "text"}')
     assert not looks_like_audio(b"RIFF\x00\x00")
     assert looks_like_audio(to_pcm16(np.zeros(320, dtype=np.float32)) + b"\x01\x00")
+
+
+def test_speech_whose_first_sample_looks_like_a_brace_is_still_audio() -> None:
+    # About 1 frame in 128 of real speech starts with the byte of "{" or "[": it is heard.
+    rng = np.random.default_rng(7)
+    speech = to_pcm16((rng.standard_normal(320) * 0.2).astype(np.float32))
+    assert looks_like_audio(b"{" + speech[1:])
+    assert looks_like_audio(b"[" + speech[1:])
+    assert not looks_like_audio(b'[{"type": "text", "text": "hello"}]\n')

@@ -20,11 +20,13 @@ from voiceassist_voice_proxy.domain.dialog import (
     Dialog,
     DialogState,
     Output,
+    Question,
     Say,
     ShowBooked,
     ShowOffer,
     ShowTriage,
     Stage,
+    listening_for,
 )
 
 pytestmark = pytest.mark.integration
@@ -160,3 +162,26 @@ async def test_a_conversation_resumes_from_its_saved_state(dialog: Dialog) -> No
     # The reconnected conversation answers the pending question where it was.
     assert saved.pending in {"age", "sex", "question"}
     assert await dialog.hear(saved, "34" if saved.pending == "age" else "no")
+
+
+def test_what_the_recogniser_listens_for_follows_the_question() -> None:
+    state = DialogState(session_id="s")
+    assert listening_for(state).expected == ("yes", "no")  # consent
+    state.pending = "sex"
+    assert listening_for(state).expected == ("A man", "A woman")
+    state.pending = "question"
+    state.question = Question("E_56", "How intense is the pain?", "number")
+    assert listening_for(state).expected[-1] == "10"
+    many = tuple((f"V_{n}", f"place {n}") for n in range(165))
+    state.question = Question("E_55", "Where is the pain?", "choice", many, multiple=True)
+    # Too many to hint: the words go to triage as said, never matched to one of the first 100.
+    assert listening_for(state).expected == ()
+    kinds = (("V_1", "sharp"), ("V_2", "burning"), ("V_3", "a knife stroke"))
+    state.question = Question("E_54", "How is the pain?", "choice", kinds, multiple=True)
+    listening = listening_for(state)
+    assert listening.expected == ("sharp", "burning", "a knife stroke")
+    assert listening.answer_replaces_words is False  # "sharp and burning" stays two answers
+    state.question = Question("E_54", "How is the pain?", "choice", kinds)
+    assert listening_for(state).answer_replaces_words is True
+    state.pending = "city"
+    assert listening_for(state).expected == ()

@@ -12,13 +12,14 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import AsyncIterator, Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import grpc
 import numpy as np
 import pytest
+from nats import connect
 
 # scipy ships no type information.
 from scipy.signal import resample_poly  # type: ignore[import-untyped]
@@ -37,7 +38,8 @@ from voiceassist_tts.adapters.hibari import HibariSynthesizer
 from voiceassist_tts.adapters.prompt_cache import PromptCache
 from voiceassist_tts.handlers.grpc import registrar as tts_registrar
 from voiceassist_tts.handlers.synthesis import SpeechSynthesis
-from voiceassist_voice_proxy.adapters.sessions import MemorySessionStore
+from voiceassist_voice_proxy.adapters.recordings import AudioRecordings, recordings_bucket
+from voiceassist_voice_proxy.adapters.sessions import MemorySessionStore, StateSealer
 from voiceassist_voice_proxy.handlers.conversation import Conversations, Speech
 from voiceassist_voice_proxy.handlers.grpc import registrar
 
@@ -81,12 +83,24 @@ def hibari_pcm(text: str) -> bytes:
 
 
 @pytest.fixture
+async def kept(nats_url: str) -> AsyncIterator[AudioRecordings]:
+    """Where consenting patients' audio is kept: the real NATS object store, sealed."""
+    client = await connect(nats_url, name="voice-test")
+    store = await recordings_bucket(client.jetstream(), timedelta(days=1))
+    try:
+        yield AudioRecordings(StateSealer(os.urandom(32)), store)
+    finally:
+        await client.close()
+
+
+@pytest.fixture
 async def voice(
     services: tuple[Any, Any],
     callers: Callers,
     now: datetime,
     recognizer: WhisperRecognizer,
     hibari: HibariSynthesizer,
+    kept: AudioRecordings,
 ) -> AsyncIterator[Any]:
     triage, scheduling = services
     stt_server = await start_grpc_server(
@@ -102,7 +116,7 @@ async def voice(
     )
     store = MemorySessionStore()
     conversations = Conversations(
-        store, callers, triage, scheduling, speech=speech, clock=lambda: now
+        store, callers, triage, scheduling, speech=speech, recordings=kept, clock=lambda: now
     )
     server = await start_grpc_server("127.0.0.1:0", registrar(conversations, store, callers))
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{server.port}")
@@ -122,6 +136,7 @@ class Patient:
         self._queue: asyncio.Queue[pb.ConverseRequest | None] = asyncio.Queue()
         self._call = stub.Converse(self._requests(), metadata=metadata)
         self.audio_bytes = 0
+        self.started = pb.ConverseResponse()
 
     async def _requests(self) -> AsyncIterator[pb.ConverseRequest]:
         while (request := await self._queue.get()) is not None:
@@ -160,12 +175,17 @@ def kinds(events: Iterable[pb.ConverseResponse]) -> list[str]:
     return [str(e.WhichOneof("event")) for e in events]
 
 
-async def started(stub: Any, token: Any) -> Patient:
+async def started(stub: Any, token: Any, *, keep_audio: bool = False) -> Patient:
     patient = Patient(stub, token())
     await patient.send(
-        start=pb.ConversationStart(channel=pb.CHANNEL_VOICE, input_sample_rate_hertz=RATE)
+        start=pb.ConversationStart(
+            channel=pb.CHANNEL_VOICE,
+            input_sample_rate_hertz=RATE,
+            audio_retention_consent=keep_audio,
+        )
     )
-    await patient.until("audio_end")  # the greeting, spoken whole
+    events = await patient.until("audio_end")  # the greeting, spoken whole
+    patient.started = events[0]
     return patient
 
 
@@ -187,6 +207,31 @@ async def test_what_the_patient_says_is_transcribed_and_answered_aloud(
     assert said[-1].stage == pb.DIALOG_STAGE_CHIEF_COMPLAINT
     assert "audio_start" in kinds(events)
     await patient.leave()
+
+
+@pytest.mark.parametrize("consent", [False, True])
+async def test_a_spoken_turn_is_kept_only_with_the_patients_consent(
+    voice: Any, token: Any, kept: AudioRecordings, consent: bool
+) -> None:
+    patient = await started(voice, token, keep_audio=consent)
+    session_id = patient.started.session_started.session_id
+    assert patient.started.session_started.audio_retention_consent is consent
+    spoken = hibari_pcm("Yes, that's fine.")
+    await patient.speak(spoken)
+    await patient.until("audio_end")
+    await patient.leave()
+    if not consent:
+        assert await kept.turns(session_id) == []
+        return
+    for _ in range(100):  # kept off the reply's path: it may land just after the reply
+        if await kept.turns(session_id):
+            break
+        await asyncio.sleep(0.05)
+    turn = await kept.read(session_id, 1)
+    assert turn is not None
+    # The turn as heard: the speech, the little before it, and the pause that ended it.
+    heard = len(turn.wav) - 44  # a PCM16 WAV file
+    assert len(spoken) <= heard <= len(spoken) + RATE * 2 * 2
 
 
 async def test_speaking_over_a_question_stops_it(voice: Any, token: Any) -> None:

@@ -235,6 +235,7 @@ async def test_a_typed_and_spoken_conversation_is_relayed_both_ways(
         "resumed": False,
         "stage": "consent",
         "language": "fr",
+        "audio_retention_consent": False,
     }
     assert said["type"] == "assistant.text"
     assert (said["text"], said["stage"]) == ("You said: I have a sore throat", "chief_complaint")

@@ -28,6 +28,7 @@ def test_session_start_carries_every_field_to_conversation_start() -> None:
             "channel": "text",
             "sample_rate": 48000,
             "output_sample_rate": 16000,
+            "audio_retention_consent": True,
         }
     )
 
@@ -37,6 +38,7 @@ def test_session_start_carries_every_field_to_conversation_start() -> None:
         channel=pb.CHANNEL_TEXT,
         input_sample_rate_hertz=48000,
         output_sample_rate_hertz=16000,
+        audio_retention_consent=True,
     )
     assert frames.language_tag(message) == "fr"
 
@@ -45,6 +47,7 @@ def test_a_bare_session_start_is_a_new_voice_conversation_with_default_rates() -
     start = request({"type": "session.start"}).start
 
     assert start == pb.ConversationStart(channel=pb.CHANNEL_VOICE)
+    assert start.audio_retention_consent is False  # no audio is kept unless the patient opts in
 
 
 @pytest.mark.parametrize(
@@ -62,6 +65,10 @@ def test_a_bare_session_start_is_a_new_voice_conversation_with_default_rates() -
         (
             {"type": "action", "action": "end_session"},
             pb.ConverseRequest(action=pb.CLIENT_ACTION_END_SESSION),
+        ),
+        (
+            {"type": "action", "action": "withdraw_audio_consent"},
+            pb.ConverseRequest(action=pb.CLIENT_ACTION_WITHDRAW_AUDIO_CONSENT),
         ),
         ({"type": "slot.select", "slot_id": "slot-9"}, pb.ConverseRequest(select_slot_id="slot-9")),
     ],
@@ -101,6 +108,8 @@ def test_a_text_frame_that_is_not_a_typed_json_object_is_a_bad_frame(data: str) 
         ({"type": "session.start", "sample_rate": True}, "'sample_rate'"),
         ({"type": "session.start", "sample_rate": -8000}, "'sample_rate'"),
         ({"type": "session.start", "session_id": "x" * 500}, "'session_id'"),
+        ({"type": "session.start", "audio_retention_consent": "yes"}, "'audio_retention_consent'"),
+        ({"type": "session.start", "audio_retention_consent": 1}, "'audio_retention_consent'"),
     ],
 )
 def test_a_frame_with_a_missing_or_wrong_field_names_the_field_not_the_value(
@@ -126,6 +135,7 @@ def test_server_events_become_typed_json_frames() -> None:
             resumed=True,
             stage=pb.DIALOG_STAGE_INTERVIEW,
             language=language_pb2.LANGUAGE_ENGLISH,
+            audio_retention_consent=True,
         )
     )
     partial = pb.ConverseResponse(transcript=pb.Transcript(text="my thr", turn=2))
@@ -146,6 +156,7 @@ def test_server_events_become_typed_json_frames() -> None:
         "resumed": True,
         "stage": "interview",
         "language": "en",
+        "audio_retention_consent": True,
     }
     assert frames.frame_of(partial) == {"type": "transcript.partial", "text": "my thr", "turn": 2}
     assert frames.frame_of(final) == {"type": "transcript.final", "text": "my throat", "turn": 2}
@@ -342,3 +353,15 @@ def test_a_stream_that_ends_normally_closes_the_socket_normally() -> None:
     ending = frames.ending_of_status(grpc.StatusCode.OK)
 
     assert (ending.close_code, ending.frame) == (1000, None)
+
+
+def test_a_withdrawal_is_confirmed_with_how_many_recordings_were_deleted() -> None:
+    withdrawn = pb.ConverseResponse(
+        audio_retention=pb.AudioRetention(consent=False, recordings_deleted=3)
+    )
+
+    assert frames.frame_of(withdrawn) == {
+        "type": "audio.retention",
+        "consent": False,
+        "recordings_deleted": 3,
+    }

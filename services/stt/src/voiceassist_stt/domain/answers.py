@@ -1,7 +1,7 @@
 """Which of the expected answers the patient gave, read from the transcript.
 
-Short answers are what Whisper gets wrong most ("no" heard as "Now.", "seven" as "7." or
-"Heaven"), and the question being asked knows what it expects. So the transcript is matched
+Short answers are what Whisper gets wrong most ("no" heard as "Now." or "Nuh.", "seven" as
+"7." or "Heaven"), and the question being asked knows what it expects. So the transcript is matched
 against each `ExpectedAnswer`'s value and phrases after normalising both (lower case, no
 punctuation, number words as digits in English and French, so "seven", "Seven." and "7" are one
 answer), with the everyday ways of saying yes and no added ("yeah", "not really", "ouais",
@@ -42,7 +42,7 @@ _AFFIRMATIVE = (
     "oui", "ouais", "bien sûr", "tout à fait", "exactement", "absolument", "c'est ça",
 )  # fmt: skip
 _NEGATIVE = (
-    "no", "nope", "nah", "not really", "i don't", "i do not", "i haven't", "i have not",
+    "no", "nope", "nah", "nuh", "not really", "i don't", "i do not", "i haven't", "i have not",
     "i'm not", "i am not", "not at all", "never", "none", "no i don't",
     "non", "pas vraiment", "pas du tout", "jamais", "aucun", "aucune",
 )  # fmt: skip

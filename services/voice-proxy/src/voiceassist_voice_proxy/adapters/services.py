@@ -130,6 +130,7 @@ class GrpcTriage:
                 text=asked.text,
                 kind=kind,
                 choices=tuple((c.value_id, c.text) for c in asked.choices),
+                multiple=asked.answer_type == triage_pb2.ANSWER_TYPE_MULTIPLE_CHOICE,
             )
         # Only a fired emergency red flag ends the interview at once; an emergency level from
         # the ranking of the first sparse answers is settled by the next questions, and the

@@ -80,4 +80,14 @@ def looks_like_audio(frame: bytes) -> bool:
     if not frame:
         return False
     head = frame[:4]
-    return not (head in (b"RIFF", b"OggS", b"\x1aE\xdf\xa3") or head[:1] in (b"{", b"["))
+    if head in (b"RIFF", b"OggS", b"\x1aE\xdf\xa3"):
+        return False
+    if head[:1] not in (b"{", b"["):
+        return True
+    # JSON sent as binary is text from end to end; a PCM frame that merely starts with these
+    # bytes (about 1 in 128 frames of real speech) is not, and must not be dropped.
+    try:
+        text = frame.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return not all(character.isprintable() or character.isspace() for character in text)

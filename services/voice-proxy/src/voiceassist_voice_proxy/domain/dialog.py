@@ -39,6 +39,7 @@ __all__ = [
     "Booked",
     "Dialog",
     "DialogState",
+    "Listening",
     "Offers",
     "Outcome",
     "Output",
@@ -54,6 +55,7 @@ __all__ = [
     "SlotTakenError",
     "Stage",
     "TriagePort",
+    "listening_for",
 ]
 
 MAX_RETRIES = 1
@@ -105,6 +107,8 @@ class Question:
     """"binary", "choice" or "number"."""
     choices: tuple[tuple[str, str], ...] = ()
     """(value id, text) of a choice question."""
+    multiple: bool = False
+    """Several choices may be given ("sharp and burning")."""
 
 
 @dataclass(frozen=True)
@@ -331,6 +335,50 @@ _FEMALE = re.compile(r"\b(woman|female|girl|lady|femme|feminin|féminin|fille)\b
 _ANOTHER_TIME = re.compile(
     r"\b(another|other|later|different|none|neither|autre|plus tard|aucun)\b", re.IGNORECASE
 )
+
+
+MAX_EXPECTED_ANSWERS = 100
+"""The most expected answers the stt service takes for one question."""
+_YES_NO = ("yes", "no")
+_SCALE = tuple(str(n) for n in range(11))
+
+
+@dataclass(frozen=True)
+class Listening:
+    """What the recogniser should listen for while the patient answers what was just asked."""
+
+    expected: tuple[str, ...] = ()
+    """The answers the question expects (the recogniser's hints and its answer matching)."""
+    answer_replaces_words: bool = True
+    """Whether a matched answer stands for the patient's words ("yeah" read as "Yes"); not for
+    a question that takes several choices, where the words may name more than one."""
+
+
+def listening_for(state: DialogState) -> Listening:
+    """Say what the patient's next spoken turn is expected to contain.
+
+    Yes/no for consent, a booking offer and binary questions; "a man" or "a woman"; 0 to 10 for
+    a scale; the choices of a choice question, unless there are more than the recogniser takes
+    (the 165 body locations), when the words go to triage's parser as said: matching them
+    against only some of the choices could turn a location that was said into one that was not.
+    """
+    language = state.language
+    question = state.question
+    if state.pending in ("consent", "want_booking"):
+        return Listening(_YES_NO)
+    if state.pending == "sex":
+        return Listening((say("man", language), say("woman", language)))
+    if state.pending != "question" or question is None:
+        return Listening()
+    if question.kind == "binary":
+        return Listening(_YES_NO)
+    if question.kind == "number":
+        return Listening(_SCALE)
+    if len(question.choices) > MAX_EXPECTED_ANSWERS:
+        return Listening()
+    return Listening(
+        tuple(text for _, text in question.choices), answer_replaces_words=not question.multiple
+    )
 
 
 class Dialog:

@@ -8,9 +8,15 @@ turns them into the events the conversation acts on:
 - ``barge_in`` when the patient speaks over a reply that may be interrupted: a run of speech
   of `barge_in_ms` stops the reply (well within the 200 ms the issue asks for once the audio
   reaches us), without waiting for the end of the turn;
-- ``turn_ended`` after `end_silence_ms` of silence. Patients pause while they think ("it started
-  on... Tuesday"), so the silence that ends a turn is longer than a conversational gap, and
-  longer again right after a question was asked, when people take a breath before answering;
+- ``paused`` once per pause, after `probe_silence_ms` of silence: the conversation then
+  recognises the words so far, and when they make a finished answer (`sounds_finished`: an
+  expected answer such as "yes", or a sentence that does not stop on "and" or "my") it allows
+  this pause to end the turn early (`allow_early_end`), after `answer_end_ms` or
+  `sentence_end_ms` of silence; speech resuming cancels that;
+- ``turn_ended`` after `end_silence_ms` of silence otherwise. Patients pause while they think
+  ("it started on... Tuesday"), so the silence that ends an unfinished-sounding turn is longer
+  than a conversational gap, and longer again after a short first burst ("um"), when people
+  take a breath before answering;
 - ``too_long`` when one turn passes `max_turn_ms`: the turn is ended and the patient told.
 
 Pure and deterministic: the same probabilities give the same events, so it is tested without a
@@ -20,10 +26,11 @@ from splitting a turn.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-__all__ = ["FRAME_MS", "TurnDetector", "TurnEvent", "TurnSettings"]
+__all__ = ["FRAME_MS", "TurnDetector", "TurnEvent", "TurnSettings", "sounds_finished"]
 
 FRAME_MS = 32
 """One VAD window: 512 samples at 16 kHz."""
@@ -33,6 +40,7 @@ class TurnEvent(StrEnum):
     """What a window of audio changed."""
 
     SPEECH_STARTED = "speech_started"
+    PAUSED = "paused"
     BARGE_IN = "barge_in"
     TURN_ENDED = "turn_ended"
     TOO_LONG = "too_long"
@@ -49,6 +57,12 @@ class TurnSettings:
     end_silence_ms: int = 800
     after_question_silence_ms: int = 1200
     """The first pause of an answer may be longer: people think before they answer."""
+    probe_silence_ms: int = 192
+    """Silence after which the words so far are recognised, to see if the answer is finished."""
+    answer_end_ms: int = 320
+    """Silence that ends a turn whose words are one of the question's expected answers."""
+    sentence_end_ms: int = 480
+    """Silence that ends a turn whose words make a finished sentence."""
     barge_in_ms: int = 160
     max_turn_ms: int = 60_000
     pre_roll_ms: int = 320
@@ -68,6 +82,35 @@ class TurnDetector:
         self.reply_playing = False
         """Set while interruptible reply audio plays: speech then means barge-in."""
         self._barged = False
+        self.pause_index = 0
+        """Counts pauses; a recognition started at one pause is stale once the next begins."""
+        self._early_end_ms: int | None = None
+        self.last_silence_ms = 0
+        """Silence at the end of the last turn: the end of speech was this long before."""
+
+    @property
+    def silence_ms(self) -> int:
+        """Milliseconds of silence since the patient last spoke in this turn."""
+        return self._silence_run if self.in_turn else 0
+
+    @property
+    def paused(self) -> bool:
+        """Whether the patient is in a pause long enough to have been probed."""
+        return self.in_turn and self._silence_run >= self.settings.probe_silence_ms
+
+    def allow_early_end(self, pause_index: int, silence_ms: int) -> bool:
+        """Let pause ``pause_index`` end the turn after ``silence_ms``; True if it already has.
+
+        Ignored when the patient has spoken again since (the pause is over). When the silence
+        is already long enough the turn is ended here and True returned: the caller ends it.
+        """
+        if not self.paused or pause_index != self.pause_index:
+            return False
+        if self._silence_run >= silence_ms:
+            self._reset()
+            return True
+        self._early_end_ms = silence_ms
+        return False
 
     def reply_started(self) -> None:
         """Note that an interruptible reply began playing."""
@@ -83,6 +126,8 @@ class TurnDetector:
         self._reset()
 
     def _reset(self) -> None:
+        self.last_silence_ms = self._silence_run if self.in_turn else 0
+        self._early_end_ms = None
         self.in_turn = False
         self._speech_run = self._silence_run = self._turn_ms = self._heard_in_turn = 0
 
@@ -116,6 +161,10 @@ class TurnDetector:
         self._turn_ms += FRAME_MS
         if speaking:
             self._heard_in_turn += FRAME_MS
+            self._early_end_ms = None
+        elif self._silence_run == settings.probe_silence_ms // FRAME_MS * FRAME_MS:
+            self.pause_index += 1
+            events.append(TurnEvent.PAUSED)
         if self._turn_ms >= settings.max_turn_ms:
             self._reset()
             events.append(TurnEvent.TOO_LONG)
@@ -126,7 +175,39 @@ class TurnDetector:
             if self._heard_in_turn < 600
             else settings.end_silence_ms
         )
+        if self._early_end_ms is not None:
+            patient_pause = min(patient_pause, self._early_end_ms)
         if self._silence_run >= patient_pause:
             self._reset()
             events.append(TurnEvent.TURN_ENDED)
         return events
+
+
+_UNFINISHED_WORDS = (
+    # English: words a sentence does not end on.
+    "a an and the my his her their our your of to in on at with for from about because but or "
+    "so than that which who if when since like until um uh er erm hmm "
+    # French.
+    "et ou mais de du des le la les un une mon ma mes son sa ses à au aux avec pour par dans sur "
+    "parce que qui si quand depuis comme euh"
+)
+_UNFINISHED = frozenset(_UNFINISHED_WORDS.split())
+_TRAILING_PAUSE = ("...", "…", ",", "-", "—", ":", ";")
+
+
+def sounds_finished(text: str, *, answered: bool) -> bool:
+    """Say whether recognised words make a finished answer, worth ending the turn on early.
+
+    An expected answer of the question ("yes", "about a seven") is finished. Otherwise the
+    words must not stop where a sentence goes on: on a comma or an ellipsis (Whisper marks a
+    trailing-off voice so), or on a word like "and", "my" or "because". Anything else may still
+    be followed by more, but a nurse would answer there too.
+    """
+    if answered:
+        return True
+    words = re.findall(r"[\w']+", text.lower())
+    if not words:
+        return False
+    if text.rstrip().endswith(_TRAILING_PAUSE):
+        return False
+    return words[-1] not in _UNFINISHED

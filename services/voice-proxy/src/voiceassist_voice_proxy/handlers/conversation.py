@@ -10,14 +10,18 @@ saved (adapters/sessions.py), so the conversation survives the connection and th
 
 On the voice channel the patient's audio frames go through voice activity detection
 (adapters/vad.py, Silero) and turn-taking (domain/turns.py): speech opens a streaming
-recognition (adapters/speech.py) with the audio from just before it, partial transcripts go to
-the client as they come, and the end of the turn gives the final transcript, which takes the
-same path as typed text. Every assistant sentence is then spoken (tts, streamed sentence by
-sentence); speaking over an interruptible reply stops it at once (barge-in: an ``interrupt``
-event, and no more audio), while consent and emergency instructions play to the end. Requests
-are read by one task and turns run in another, so audio keeps flowing (and barge-in keeps
-working) while a turn is being answered; one turn at a time. Transcripts and typed text are
-PHI: nothing here logs them.
+recognition (adapters/speech.py) with the audio from just before it, whose partial transcripts
+go to the client as they come. At each pause (about 200 ms of silence) the turn's audio so far
+is recognised in one call; if the words are a finished answer the pause ends the turn early
+(320 ms for an expected answer such as "yes", 480 ms for a finished sentence) instead of the
+patient-length 800 ms, and that recognition is already the final transcript. Speech resuming
+makes it stale. The final transcript takes the same path as typed text.
+
+Every assistant sentence is then spoken (tts, streamed sentence by sentence); speaking over an
+interruptible reply stops it at once (barge-in: an ``interrupt`` event, and no more audio),
+while consent and emergency instructions play to the end. Requests are read by one task and
+turns run in another, so audio keeps flowing (and barge-in keeps working) while a turn is being
+answered; one turn at a time. Transcripts and typed text are PHI: nothing here logs them.
 """
 
 from __future__ import annotations
@@ -41,9 +45,14 @@ from voiceassist.voice_proxy.v1 import voice_proxy_pb2 as pb
 from voiceassist_common.grpc.principal import Callers, bearer_metadata, bearer_token
 from voiceassist_common.logging import safe
 
+from voiceassist_voice_proxy.adapters.recordings import (
+    AudioRecordings,
+    grant_consent,
+    withdraw_consent,
+)
 from voiceassist_voice_proxy.adapters.services import GrpcScheduling, GrpcTriage
 from voiceassist_voice_proxy.adapters.sessions import SessionRecord, SessionStore
-from voiceassist_voice_proxy.adapters.speech import Recognition, speak
+from voiceassist_voice_proxy.adapters.speech import Heard, Recognition, recognize, speak
 from voiceassist_voice_proxy.adapters.vad import StreamingVad
 from voiceassist_voice_proxy.domain.audio import (
     AudioRefusedError,
@@ -55,14 +64,16 @@ from voiceassist_voice_proxy.domain.audio import (
 from voiceassist_voice_proxy.domain.dialog import (
     Dialog,
     DialogState,
+    Listening,
     Output,
     Say,
     ShowBooked,
     ShowOffer,
     ShowTriage,
     Stage,
+    listening_for,
 )
-from voiceassist_voice_proxy.domain.turns import TurnDetector, TurnEvent
+from voiceassist_voice_proxy.domain.turns import TurnDetector, TurnEvent, sounds_finished
 
 if TYPE_CHECKING:
     from voiceassist.scheduling.v1.scheduling_pb2_grpc import SchedulingServiceAsyncStub
@@ -239,6 +250,7 @@ class Conversations:
         scheduling: SchedulingServiceAsyncStub,
         *,
         speech: Speech | None = None,
+        recordings: AudioRecordings | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._store = store
@@ -246,6 +258,8 @@ class Conversations:
         self._triage = triage
         self._scheduling = scheduling
         self._speech = speech
+        self.recordings = recordings
+        """Where consenting patients' turns are kept; None keeps nothing (tests of other things)."""
         self._clock = clock
 
     async def converse(
@@ -311,6 +325,8 @@ class Conversations:
             found.last_activity_time = now
             # The patient may come back on another channel (typed first, then the microphone).
             found.channel = "text" if start.channel == pb.CHANNEL_TEXT else "voice"
+            if start.audio_retention_consent:
+                grant_consent(found, now)
             return found, True
         language = _LANGUAGES_IN.get(start.language, "en")
         channel = "text" if start.channel == pb.CHANNEL_TEXT else "voice"
@@ -323,6 +339,8 @@ class Conversations:
             start_time=now,
             last_activity_time=now,
         )
+        if start.audio_retention_consent:
+            grant_consent(record, now)
         return record, False
 
     async def save(self, record: SessionRecord) -> None:
@@ -358,11 +376,18 @@ class _Conversation:
         self._out: asyncio.Queue[pb.ConverseResponse | None] = asyncio.Queue()
         self._turn_lock = asyncio.Lock()
         self._turns: set[asyncio.Task[None]] = set()
+        self._keeping: set[asyncio.Task[bool]] = set()
+        """Recordings being written; awaited (not cancelled) when the stream ends."""
         # Voice only.
         self._vad = StreamingVad() if speech is not None else None
         self._detector = TurnDetector()
         self._pre_roll: deque[bytes] = deque(maxlen=PRE_ROLL_FRAMES)
         self._recognition: Recognition | None = None
+        self._turn_audio: list[bytes] = []
+        """The turn's 16 kHz PCM16 audio, from the pre-roll on."""
+        self._probe: tuple[int, asyncio.Task[Heard | grpc.StatusCode]] | None = None
+        """(pause index, recognition) of the turn's words at its latest pause."""
+        self._listening = Listening()
         self._playback: asyncio.Task[None] | None = None
         self._playing: tuple[str, bool] | None = None
         """(utterance id, interruptible) of the reply being spoken."""
@@ -390,6 +415,7 @@ class _Conversation:
                     resumed=resumed,
                     stage=_STAGES[state.stage],
                     language=_LANGUAGES_OUT[state.language],
+                    audio_retention_consent=self._record.audio_retention_consent,
                 )
             )
         )
@@ -420,6 +446,14 @@ class _Conversation:
                         await task
             if self._recognition is not None:
                 await self._recognition.cancel()
+            await asyncio.gather(*self._keeping)
+            if self._probe is not None:
+                self._probe[1].cancel()
+
+    def _keep(self, work: Any) -> None:
+        task = asyncio.create_task(work)
+        self._keeping.add(task)
+        task.add_done_callback(self._keeping.discard)
 
     def _spawn(self, work: Any) -> None:
         task = asyncio.create_task(self._serialised(work))
@@ -452,10 +486,34 @@ class _Conversation:
                         self._stop_reply("stop")
                     elif request.action == pb.CLIENT_ACTION_END_OF_TURN:
                         await self._end_of_speech()
+                    elif request.action == pb.CLIENT_ACTION_WITHDRAW_AUDIO_CONSENT:
+                        await self._withdraw_audio_consent()
             # The client half-closed: finish the turn in progress, then end the stream.
             await asyncio.gather(*self._turns, return_exceptions=True)
         finally:
             self._out.put_nowait(None)
+
+    async def _withdraw_audio_consent(self) -> None:
+        """Keep no more of the patient's audio and delete what this conversation kept."""
+        record = self._record
+        recordings = self._owner.recordings
+        try:
+            if recordings is None:
+                withdraw_consent(record, self._owner.now())
+                deleted = 0
+            else:
+                deleted = await recordings.withdraw(record, self._owner.now())
+        except Exception as error:  # NATS down: consent is off, but the deletion must be retried
+            await self._owner.save(record)
+            logger.warning("kept audio was not deleted: %s", safe(type(error).__name__))
+            self._emit(_error("voice.service_unavailable", "service", self._state.language))
+            return
+        await self._owner.save(record)
+        self._emit(
+            pb.ConverseResponse(
+                audio_retention=pb.AudioRetention(consent=False, recordings_deleted=deleted)
+            )
+        )
 
     async def _end(self) -> None:
         record = self._record
@@ -608,7 +666,11 @@ class _Conversation:
             return
         pcm = to_pcm16(samples)
         if self._recognition is not None:
-            self._recognition.send(pcm)
+            self._turn_audio.append(pcm)
+            if not self._detector.silence_ms:
+                # Only speech goes to the partials: a partial started on the pause at the end
+                # would hold the one recogniser while the pause's own recognition waits.
+                self._recognition.send(pcm)
         else:
             self._pre_roll.append(pcm)
         for probability in self._vad.feed(samples):
@@ -620,6 +682,8 @@ class _Conversation:
             self._stop_reply("barge_in")
         elif event == TurnEvent.SPEECH_STARTED:
             self._start_recognition()
+        elif event == TurnEvent.PAUSED:
+            self._probe_pause()
         elif event == TurnEvent.TURN_ENDED:
             await self._end_of_speech()
         elif event == TurnEvent.TOO_LONG:
@@ -629,10 +693,8 @@ class _Conversation:
     def _start_recognition(self) -> None:
         assert self._speech is not None  # noqa: S101 - voice only
         state = self._state
-        question = state.question
-        expected = [] if question is None else [text for _, text in question.choices]
-        if question is not None and question.kind == "binary":
-            expected = ["yes", "no"]
+        self._listening = listening_for(state)
+        expected = self._listening.expected
         turn = state.turns + 1
 
         async def partial(text: str) -> None:
@@ -647,28 +709,85 @@ class _Conversation:
         )
         for chunk in self._pre_roll:
             self._recognition.send(chunk)
+        self._turn_audio = list(self._pre_roll)
         self._pre_roll.clear()
 
+    def _probe_pause(self) -> None:
+        """Recognise the turn's words so far; if they are a finished answer, end the turn soon."""
+        assert self._speech is not None  # noqa: S101 - voice only
+        if self._probe is not None:
+            self._probe[1].cancel()  # the patient spoke again: that recognition is stale
+        pause = self._detector.pause_index
+        task = asyncio.create_task(self._recognize(b"".join(self._turn_audio)))
+        self._probe = (pause, task)
+        task.add_done_callback(lambda done: self._probed(pause, done))
+
+    def _probed(self, pause: int, done: asyncio.Task[Heard | grpc.StatusCode]) -> None:
+        if done.cancelled() or not isinstance(heard := done.result(), Heard):
+            return
+        settings = self._detector.settings
+        answered = bool(heard.answer)
+        if not sounds_finished(heard.transcript, answered=answered):
+            return
+        silence = settings.answer_end_ms if answered else settings.sentence_end_ms
+        if self._detector.allow_early_end(pause, silence):
+            self._end_turn()
+
+    async def _recognize(self, pcm16: bytes) -> Heard | grpc.StatusCode:
+        """Recognise a turn's audio; the status code when the recogniser is busy or down."""
+        assert self._speech is not None  # noqa: S101 - voice only
+        try:
+            return await recognize(
+                self._speech.stt,
+                self._metadata,
+                pcm16=pcm16,
+                language=self._state.language,
+                expected=self._listening.expected,
+            )
+        except grpc.aio.AioRpcError as error:
+            return error.code()
+
     async def _end_of_speech(self) -> None:
-        recognition, self._recognition = self._recognition, None
+        """End the turn where the detector or the client (push-to-talk) said it ended."""
         self._detector.end_turn()
+        self._end_turn()
+
+    def _end_turn(self) -> None:
+        recognition, self._recognition = self._recognition, None
         if recognition is None:
             return
-        self._speech_ended_at = time.perf_counter()
-        self._spawn(self._recognised(recognition))
+        self._speech_ended_at = time.perf_counter() - self._detector.last_silence_ms / 1000
+        pause = self._detector.pause_index
+        probe, self._probe = self._probe, None
+        audio, self._turn_audio = b"".join(self._turn_audio), []
+        silent_since = self._detector.last_silence_ms >= self._detector.settings.probe_silence_ms
+        if probe is not None and probe[0] == pause and silent_since and not probe[1].cancelled():
+            # No speech since the last pause began: its recognition covers the whole turn.
+            heard = probe[1]
+        else:
+            if probe is not None:
+                probe[1].cancel()
+            heard = asyncio.create_task(self._recognize(audio))
+        self._spawn(self._recognised(recognition, heard, audio))
 
-    async def _recognised(self, recognition: Recognition) -> None:
+    async def _recognised(
+        self,
+        recognition: Recognition,
+        heard: asyncio.Task[Heard | grpc.StatusCode],
+        audio: bytes,
+    ) -> None:
         ended = self._speech_ended_at or time.perf_counter()
-        try:
-            text = await recognition.finish()
-        except grpc.aio.AioRpcError as error:
+        await recognition.cancel()
+        result = await heard
+        if not isinstance(result, Heard):
             code = (
                 "voice.service_busy"
-                if error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
-                else ("voice.service_unavailable")
+                if result == grpc.StatusCode.RESOURCE_EXHAUSTED
+                else "voice.service_unavailable"
             )
             self._emit(_error(code, "busy", self._state.language))
             return
+        text = result.text if self._listening.answer_replaces_words else result.transcript
         STAGE_SECONDS.labels("transcript").observe(time.perf_counter() - ended)
         if not text.strip():
             self._speech_ended_at = 0.0
@@ -678,5 +797,8 @@ class _Conversation:
                 transcript=pb.Transcript(text=text, final=True, turn=self._state.turns + 1)
             )
         )
+        if self._owner.recordings is not None:
+            # Off the reply's path; keep() checks the consent itself and never raises.
+            self._keep(self._owner.recordings.keep(self._record, self._state.turns + 1, audio))
         self._speech_ended_at = ended
         await self._turn("speech", text=text)

@@ -136,6 +136,10 @@ class _ClientActionEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ClientAc
     """Stop the reply being played (the stop button); the same as barge-in, without speech."""
     CLIENT_ACTION_END_SESSION: _ClientAction.ValueType  # 3
     """The patient leaves: the conversation ends and cannot resume."""
+    CLIENT_ACTION_WITHDRAW_AUDIO_CONSENT: _ClientAction.ValueType  # 4
+    """The patient withdraws their consent to keeping their audio: nothing more is kept and every
+    recording already kept for this conversation is deleted (answered with AudioRetention).
+    """
 
 class ClientAction(_ClientAction, metaclass=_ClientActionEnumTypeWrapper):
     """What the client can ask for besides speaking or typing."""
@@ -150,6 +154,10 @@ CLIENT_ACTION_STOP_AUDIO: ClientAction.ValueType  # 2
 """Stop the reply being played (the stop button); the same as barge-in, without speech."""
 CLIENT_ACTION_END_SESSION: ClientAction.ValueType  # 3
 """The patient leaves: the conversation ends and cannot resume."""
+CLIENT_ACTION_WITHDRAW_AUDIO_CONSENT: ClientAction.ValueType  # 4
+"""The patient withdraws their consent to keeping their audio: nothing more is kept and every
+recording already kept for this conversation is deleted (answered with AudioRetention).
+"""
 Global___ClientAction: _TypeAlias = ClientAction  # noqa: Y015
 
 @_typing.final
@@ -455,6 +463,7 @@ class ConversationStart(_message.Message):
     CHANNEL_FIELD_NUMBER: _builtins.int
     INPUT_SAMPLE_RATE_HERTZ_FIELD_NUMBER: _builtins.int
     OUTPUT_SAMPLE_RATE_HERTZ_FIELD_NUMBER: _builtins.int
+    AUDIO_RETENTION_CONSENT_FIELD_NUMBER: _builtins.int
     session_id: _builtins.str
     """Resume this conversation after a reconnect; empty to start a new one."""
     language: _language_pb2.Language.ValueType
@@ -467,6 +476,13 @@ class ConversationStart(_message.Message):
     """
     output_sample_rate_hertz: _builtins.int
     """Sample rate of the reply audio the client wants; 0 means 24000."""
+    audio_retention_consent: _builtins.bool
+    """True when the patient agreed, after the client showed them the consent text, that the audio
+    of their spoken turns may be kept (encrypted, for a limited time) for quality review. Opt-in:
+    false (the default) keeps no audio. On a resumed conversation, true grants consent if it was
+    not given yet and false leaves the recorded choice unchanged (withdrawal is
+    CLIENT_ACTION_WITHDRAW_AUDIO_CONSENT).
+    """
     def __init__(
         self,
         *,
@@ -475,10 +491,11 @@ class ConversationStart(_message.Message):
         channel: Global___Channel.ValueType = ...,
         input_sample_rate_hertz: _builtins.int = ...,
         output_sample_rate_hertz: _builtins.int = ...,
+        audio_retention_consent: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "input_sample_rate_hertz", b"input_sample_rate_hertz", "language", b"language", "output_sample_rate_hertz", b"output_sample_rate_hertz", "session_id", b"session_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["audio_retention_consent", b"audio_retention_consent", "channel", b"channel", "input_sample_rate_hertz", b"input_sample_rate_hertz", "language", b"language", "output_sample_rate_hertz", b"output_sample_rate_hertz", "session_id", b"session_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -501,6 +518,7 @@ class ConverseResponse(_message.Message):
     AUDIO_END_FIELD_NUMBER: _builtins.int
     INTERRUPT_FIELD_NUMBER: _builtins.int
     ERROR_FIELD_NUMBER: _builtins.int
+    AUDIO_RETENTION_FIELD_NUMBER: _builtins.int
     audio: _builtins.bytes
     """A chunk of reply audio (PCM16 mono at AudioStart's rate)."""
     @_builtins.property
@@ -545,6 +563,10 @@ class ConverseResponse(_message.Message):
         fatal.
         """
 
+    @_builtins.property
+    def audio_retention(self) -> Global___AudioRetention:
+        """The patient's choice about keeping their audio changed (a withdrawal was carried out)."""
+
     def __init__(
         self,
         *,
@@ -559,12 +581,13 @@ class ConverseResponse(_message.Message):
         audio_end: Global___AudioEnd | None = ...,
         interrupt: Global___Interrupt | None = ...,
         error: Global___ConversationError | None = ...,
+        audio_retention: Global___AudioRetention | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["assistant_text", b"assistant_text", "audio", b"audio", "audio_end", b"audio_end", "audio_start", b"audio_start", "booking_confirmed", b"booking_confirmed", "booking_offer", b"booking_offer", "error", b"error", "event", b"event", "interrupt", b"interrupt", "session_started", b"session_started", "transcript", b"transcript", "triage_result", b"triage_result"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["assistant_text", b"assistant_text", "audio", b"audio", "audio_end", b"audio_end", "audio_retention", b"audio_retention", "audio_start", b"audio_start", "booking_confirmed", b"booking_confirmed", "booking_offer", b"booking_offer", "error", b"error", "event", b"event", "interrupt", b"interrupt", "session_started", b"session_started", "transcript", b"transcript", "triage_result", b"triage_result"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["assistant_text", b"assistant_text", "audio", b"audio", "audio_end", b"audio_end", "audio_start", b"audio_start", "booking_confirmed", b"booking_confirmed", "booking_offer", b"booking_offer", "error", b"error", "event", b"event", "interrupt", b"interrupt", "session_started", b"session_started", "transcript", b"transcript", "triage_result", b"triage_result"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["assistant_text", b"assistant_text", "audio", b"audio", "audio_end", b"audio_end", "audio_retention", b"audio_retention", "audio_start", b"audio_start", "booking_confirmed", b"booking_confirmed", "booking_offer", b"booking_offer", "error", b"error", "event", b"event", "interrupt", b"interrupt", "session_started", b"session_started", "transcript", b"transcript", "triage_result", b"triage_result"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_event: _TypeAlias = _typing.Literal["session_started", "transcript", "assistant_text", "triage_result", "booking_offer", "booking_confirmed", "audio_start", "audio", "audio_end", "interrupt", "error"]  # noqa: Y015
+    _WhichOneofReturnType_event: _TypeAlias = _typing.Literal["session_started", "transcript", "assistant_text", "triage_result", "booking_offer", "booking_confirmed", "audio_start", "audio", "audio_end", "interrupt", "error", "audio_retention"]  # noqa: Y015
     _WhichOneofArgType_event: _TypeAlias = _typing.Literal["event", b"event"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_event) -> _WhichOneofReturnType_event | None: ...
 
@@ -580,6 +603,7 @@ class SessionStarted(_message.Message):
     RESUMED_FIELD_NUMBER: _builtins.int
     STAGE_FIELD_NUMBER: _builtins.int
     LANGUAGE_FIELD_NUMBER: _builtins.int
+    AUDIO_RETENTION_CONSENT_FIELD_NUMBER: _builtins.int
     session_id: _builtins.str
     """Conversation id: send it in ConversationStart to resume after a reconnect."""
     resumed: _builtins.bool
@@ -588,6 +612,8 @@ class SessionStarted(_message.Message):
     """Where the dialog is."""
     language: _language_pb2.Language.ValueType
     """Language of the conversation."""
+    audio_retention_consent: _builtins.bool
+    """Whether the audio of the patient's spoken turns is being kept (their recorded consent)."""
     def __init__(
         self,
         *,
@@ -595,10 +621,11 @@ class SessionStarted(_message.Message):
         resumed: _builtins.bool = ...,
         stage: Global___DialogStage.ValueType = ...,
         language: _language_pb2.Language.ValueType = ...,
+        audio_retention_consent: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["language", b"language", "resumed", b"resumed", "session_id", b"session_id", "stage", b"stage"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["audio_retention_consent", b"audio_retention_consent", "language", b"language", "resumed", b"resumed", "session_id", b"session_id", "stage", b"stage"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1029,3 +1056,29 @@ class ConversationError(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ConversationError: _TypeAlias = ConversationError  # noqa: Y015
+
+@_typing.final
+class AudioRetention(_message.Message):
+    """The patient's consent to keeping their audio, after a change."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONSENT_FIELD_NUMBER: _builtins.int
+    RECORDINGS_DELETED_FIELD_NUMBER: _builtins.int
+    consent: _builtins.bool
+    """Whether audio is kept from now on."""
+    recordings_deleted: _builtins.int
+    """How many recordings of this conversation were deleted by the change."""
+    def __init__(
+        self,
+        *,
+        consent: _builtins.bool = ...,
+        recordings_deleted: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["consent", b"consent", "recordings_deleted", b"recordings_deleted"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AudioRetention: _TypeAlias = AudioRetention  # noqa: Y015

@@ -74,6 +74,7 @@ _ACTIONS_IN: Mapping[str, pb.ClientAction.ValueType] = {
     "end_of_turn": pb.CLIENT_ACTION_END_OF_TURN,
     "stop_audio": pb.CLIENT_ACTION_STOP_AUDIO,
     "end_session": pb.CLIENT_ACTION_END_SESSION,
+    "withdraw_audio_consent": pb.CLIENT_ACTION_WITHDRAW_AUDIO_CONSENT,
 }
 
 
@@ -119,6 +120,8 @@ def _session_start(frame: Mapping[str, Any]) -> pb.ConverseRequest:
         channel=_choice(frame, "channel", _CHANNELS_IN, pb.CHANNEL_VOICE),
         input_sample_rate_hertz=_rate(frame, "sample_rate"),
         output_sample_rate_hertz=_rate(frame, "output_sample_rate"),
+        # Opt-in: only an explicit true (the patient ticked the consent) keeps audio.
+        audio_retention_consent=_flag(frame, "audio_retention_consent"),
     )
     return pb.ConverseRequest(start=start)
 
@@ -173,6 +176,16 @@ def _choice(frame: Mapping[str, Any], name: str, choices: Mapping[str, _T], defa
     return choices[value]
 
 
+def _flag(frame: Mapping[str, Any], name: str) -> bool:
+    """Return a JSON boolean (absent: false); anything else, "yes" or 1 included, is refused."""
+    value = frame.get(name)
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise BadFrameError(f"'{name}' must be true or false.")
+    return value
+
+
 def _rate(frame: Mapping[str, Any], name: str) -> int:
     """Return a sample rate in hertz (0: the default); the voice proxy judges the value."""
     value = frame.get(name)
@@ -216,6 +229,7 @@ def _session_started(event: pb.SessionStarted) -> JsonObject:
         "resumed": event.resumed,
         "stage": _stage(event.stage),
         "language": _LANGUAGES_OUT.get(event.language),
+        "audio_retention_consent": event.audio_retention_consent,
     }
 
 
@@ -311,6 +325,14 @@ def _interrupt(event: pb.Interrupt) -> JsonObject:
     return {"type": "interrupt", "utterance_id": event.utterance_id, "reason": event.reason}
 
 
+def _audio_retention(event: pb.AudioRetention) -> JsonObject:
+    return {
+        "type": "audio.retention",
+        "consent": event.consent,
+        "recordings_deleted": event.recordings_deleted,
+    }
+
+
 def _error(event: pb.ConversationError) -> JsonObject:
     return error_frame(event.code, event.message, fatal=event.fatal)
 
@@ -326,6 +348,7 @@ _FRAMES: Mapping[str, Callable[[Any], JsonObject]] = {
     "audio_end": _audio_end,
     "interrupt": _interrupt,
     "error": _error,
+    "audio_retention": _audio_retention,
 }
 
 
