@@ -107,6 +107,21 @@ async def test_each_event_is_handled_once_and_acknowledged(js: JetStreamContext)
     await reader.close()
 
 
+async def test_a_fetch_that_times_out_under_load_is_an_empty_poll(
+    js: JetStreamContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Under load nats-py's fetch can end in a plain asyncio TimeoutError rather than its own
+    # (seen in CI): that is "nothing this time", not a reason to stop consuming.
+    reader = consumer(js, Journal(set()))
+    subscription = await reader._subscribed()
+
+    async def slow_fetch(*_: object, **__: object) -> list[object]:
+        raise TimeoutError
+
+    monkeypatch.setattr(subscription, "fetch", slow_fetch)
+    assert await reader.poll(wait_seconds=0.1) == 0
+
+
 async def test_a_failed_event_is_delivered_again_until_it_succeeds(js: JetStreamContext) -> None:
     event = completed()
     journal = Journal({event.event_id}, fail=lambda attempt: attempt == 1)

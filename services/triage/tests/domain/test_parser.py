@@ -368,6 +368,26 @@ def test_a_choice_answers_a_choice_question(kb: KnowledgeBase) -> None:
     assert values(french, "E_54") == {"V_181"}
 
 
+@pytest.mark.parametrize(
+    ("reply", "language", "meant"),
+    [
+        ("yes", Language.EN, "V_12"),
+        ("no, it does not", Language.EN, "V_10"),
+        ("nope", Language.EN, "V_10"),
+        ("oui", Language.FR, "V_12"),
+    ],
+)
+def test_a_yes_no_question_asked_as_a_choice_takes_yes_and_no(
+    kb: KnowledgeBase, reply: str, language: Language, meant: str
+) -> None:
+    # "Do your lesions peel off?" has the choices N and Y in DDXPlus: said as "No" and "Yes".
+    assert [v.text[Language.EN] for v in kb.evidence("E_131").values] == ["No", "Yes"]
+    result = parse_text(kb, reply, language, answering_evidence_id="E_131")
+
+    # "no" is both the choice and a negation word: the choice is what the dialog takes.
+    assert {e.answer.value for e in found(result, "E_131")} == {meant}
+
+
 def test_a_longer_answer_still_gives_its_own_evidence(kb: KnowledgeBase) -> None:
     result = parse_text(kb, "no, but I've been vomiting", answering_evidence_id="E_91")
 

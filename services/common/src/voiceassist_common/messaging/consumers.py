@@ -118,7 +118,10 @@ class DurableConsumer:
             messages = await subscription.fetch(
                 self.batch_size, timeout=wait_seconds or self.poll_seconds
             )
-        except nats.errors.TimeoutError:
+        except (nats.errors.TimeoutError, TimeoutError):
+            # nats-py raises its own TimeoutError when nothing came, but a plain asyncio one
+            # when the fetch's deadline passes while it waits under load: both mean "nothing
+            # this time", and the second must not end the consumer's run loop.
             return 0
         for message in messages:
             await self._handle(message)

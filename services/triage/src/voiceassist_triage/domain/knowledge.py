@@ -221,6 +221,19 @@ def _texts(raw: Mapping[str, Any], what: str) -> dict[Language, str]:
         raise KnowledgeError(f"{what} lacks a text in {error.args[0]!r}") from None
 
 
+_SPELLED = {
+    "N": {Language.EN: "No", Language.FR: "Non"},
+    "Y": {Language.EN: "Yes", Language.FR: "Oui"},
+}
+"""A few DDXPlus choice questions are yes/no with values meaning "N" and "Y" ("O" in French):
+shown and spoken as such letters, a patient could not read them, nor could "yes" be matched."""
+
+
+def _choice_texts(raw: Mapping[str, Any], what: str) -> dict[Language, str]:
+    texts = _texts(raw, what)
+    return _SPELLED.get(texts[Language.EN], texts)
+
+
 _DDXPLUS_KIND = {"B": EvidenceKind.BINARY, "C": EvidenceKind.CATEGORICAL, "M": EvidenceKind.MULTI}
 
 
@@ -235,7 +248,9 @@ def _ddxplus_evidences(raw: Mapping[str, Any]) -> dict[str, EvidenceDef]:
         if kind is not EvidenceKind.BINARY:
             if meanings:
                 values = [
-                    EvidenceValue(id=str(v), text=_texts(meanings[str(v)], f"{evidence_id}/{v}"))
+                    EvidenceValue(
+                        id=str(v), text=_choice_texts(meanings[str(v)], f"{evidence_id}/{v}")
+                    )
                     for v in possible
                 ]
             else:  # a numeric scale such as pain intensity 0..10
