@@ -20,6 +20,7 @@ import grpc
 import numpy as np
 import pytest
 from nats import connect
+from prometheus_client import REGISTRY
 
 # scipy ships no type information.
 from scipy.signal import resample_poly  # type: ignore[import-untyped]
@@ -209,10 +210,19 @@ async def test_what_the_patient_says_is_transcribed_and_answered_aloud(
     await patient.leave()
 
 
+def _declined() -> float:
+    """Spoken turns whose audio was not kept for want of consent (the recordings counter)."""
+    value = REGISTRY.get_sample_value(
+        "voiceassist_voice_recordings_total", {"outcome": "not_consented"}
+    )
+    return value or 0.0
+
+
 @pytest.mark.parametrize("consent", [False, True])
 async def test_a_spoken_turn_is_kept_only_with_the_patients_consent(
     voice: Any, token: Any, kept: AudioRecordings, consent: bool
 ) -> None:
+    declined_before = _declined()
     patient = await started(voice, token, keep_audio=consent)
     session_id = patient.started.session_started.session_id
     assert patient.started.session_started.audio_retention_consent is consent
@@ -221,6 +231,11 @@ async def test_a_spoken_turn_is_kept_only_with_the_patients_consent(
     await patient.until("audio_end")
     await patient.leave()
     if not consent:
+        for _ in range(100):  # wait until the turn's audio was offered and declined
+            if _declined() > declined_before:
+                break
+            await asyncio.sleep(0.05)
+        assert _declined() == declined_before + 1
         assert await kept.turns(session_id) == []
         return
     for _ in range(100):  # kept off the reply's path: it may land just after the reply

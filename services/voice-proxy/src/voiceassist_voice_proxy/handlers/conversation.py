@@ -768,13 +768,15 @@ class _Conversation:
             if probe is not None:
                 probe[1].cancel()
             heard = asyncio.create_task(self._recognize(audio))
-        self._spawn(self._recognised(recognition, heard, audio))
+        # What the turn listened for: the next turn may start before this one is recognised.
+        self._spawn(self._recognised(recognition, heard, audio, self._listening))
 
     async def _recognised(
         self,
         recognition: Recognition,
         heard: asyncio.Task[Heard | grpc.StatusCode],
         audio: bytes,
+        listening: Listening,
     ) -> None:
         ended = self._speech_ended_at or time.perf_counter()
         await recognition.cancel()
@@ -787,7 +789,7 @@ class _Conversation:
             )
             self._emit(_error(code, "busy", self._state.language))
             return
-        text = result.text if self._listening.answer_replaces_words else result.transcript
+        text = result.text if listening.answer_replaces_words else result.transcript
         STAGE_SECONDS.labels("transcript").observe(time.perf_counter() - ended)
         if not text.strip():
             self._speech_ended_at = 0.0
