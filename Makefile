@@ -14,8 +14,9 @@ help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: bootstrap
-bootstrap: ## Install Debian packages, uv and the .venv from uv.lock (idempotent)
+bootstrap: ## Install Debian packages, uv, the .venv from uv.lock and build the web client (idempotent)
 	@scripts/bootstrap.sh
+	@scripts/web.sh
 
 .PHONY: up
 up: bootstrap ## Run the whole platform locally (embedded PostgreSQL + NATS, every service)
@@ -30,8 +31,9 @@ status: ## Show what the local platform is running
 	@$(PY) -m voiceassist_localstack status
 
 .PHONY: test
-test: bootstrap ## `make check`, then unit + integration tests (starts its own PostgreSQL and NATS)
+test: bootstrap ## `make check`, then the web client's tests, unit + integration + browser tests
 	@$(MAKE) --no-print-directory check
+	@cd web && npx --no-install vitest run
 	@$(VENV)/bin/pytest
 
 .PHONY: test-unit
@@ -47,6 +49,7 @@ check: bootstrap ## Format, lint, types, and the generated-code staleness check
 	  if ls $$dir/*.py >/dev/null 2>&1 || ls $$dir/*/*.py >/dev/null 2>&1; then \
 	    $(VENV)/bin/mypy $$dir || exit 1; fi; done
 	@$(PY) scripts/proto.py check
+	@cd web && npx --no-install tsc -b
 
 .PHONY: fmt
 fmt: bootstrap ## Format and autofix lint findings

@@ -3,7 +3,7 @@
 import os
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -12,11 +12,20 @@ import pytest
 from voiceassist_localstack.processes import is_alive, read_pid_file
 from voiceassist_localstack.readiness import check_readiness
 from voiceassist_localstack.services import SERVICES
+from voiceassist_localstack.testing import running_platform
 
 from .conftest import Platform
 from .test_guest_upgrade import session_id_set_by, with_cookie
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(900)]
+
+
+@pytest.fixture(scope="module")
+def platform() -> Iterator[Platform]:
+    """Start a platform of this module's own: these tests kill its services and run down/up."""
+    with running_platform() as started:
+        yield started
+
 
 # The gateway lists itself as well as the eight services behind it.
 EXPECTED = [spec.name for spec in SERVICES]

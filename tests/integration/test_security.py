@@ -8,8 +8,8 @@ refresh token, and a cookie-authenticated change without its CSRF token. A visit
 up gets the patient role and nothing more. At the end the admin API proves the hash-chained
 trail still intact.
 
-One platform for the whole module: starting it takes most of a minute. Its auth service sends
-mail to an SMTP server the module runs, so an admin can invite fresh patients and the test can
+The session's shared platform (starting one takes most of a minute). Its auth service sends mail
+to an SMTP server the test session runs, so an admin can invite fresh patients and the test can
 follow the invitation link like the invitee would (a locked-out account is then a throwaway one).
 Sign-ins go through ``scripts/sign_in.py``, so the script and the tests drive the same flow.
 Each demo account signs in once for the module (`Sessions`) and its tokens are reused, refreshed
@@ -28,19 +28,14 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import email.policy
 import json
-import re
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email import message_from_bytes
-from email.message import EmailMessage
 from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
@@ -49,11 +44,9 @@ from urllib.parse import parse_qs, urlsplit
 import asyncpg
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
 from joserfc import jwt
 from joserfc.jwk import RSAKey
-from voiceassist_localstack.ports import free_port
+from voiceassist_localstack.testing import MailCatcher
 
 from .conftest import CHEST_PAIN, Platform, sign_in_script
 
@@ -69,7 +62,6 @@ AUDIT_WAIT_SECONDS = 60.0
 TOTP_STEP_SECONDS = 30
 # A reused access token is refreshed when it has less than this left (tokens live 300 s).
 REFRESH_MARGIN_SECONDS = 60
-MAIL_WAIT_SECONDS = 60.0
 
 Account = sign_in_script.Account
 
@@ -77,66 +69,14 @@ Account = sign_in_script.Account
 # The platform, with a mailbox -------------------------------------------------------------------
 
 
-class Mailbox:
-    """An SMTP handler keeping what the auth service sends (invitations)."""
-
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-        self._arrived = threading.Condition()
-
-    async def handle_DATA(  # noqa: N802 - the name aiosmtpd calls
-        self, server: SMTP, session: Session, envelope: Envelope
-    ) -> str:
-        content = envelope.content
-        raw = content.encode() if isinstance(content, str) else content or b""
-        message = message_from_bytes(raw, _class=EmailMessage, policy=email.policy.default)
-        with self._arrived:
-            self.messages.append(message)
-            self._arrived.notify_all()
-        return "250 Message accepted for delivery"
-
-    def link_for(self, address: str, page: str = "set-password") -> str:
-        """Wait for a mail to ``address`` linking to ``page``; return the link.
-
-        ``set-password`` for an invitation, ``verify-email`` for a sign-up's confirmation.
-        """
-
-        def link() -> str | None:
-            for message in self.messages:
-                if message["To"] == address:
-                    body = message.get_body(preferencelist=("plain",))
-                    text = body.get_content() if body is not None else ""
-                    found = re.search(rf"https?://\S+/login-actions/{page}\?token=\S+", text)
-                    if found:
-                        return found[0]
-            return None
-
-        with self._arrived:
-            self._arrived.wait_for(lambda: link() is not None, timeout=MAIL_WAIT_SECONDS)
-            found = link()
-        assert found is not None, f"no {page} link reached {address}"
-        return found
+Mailbox = MailCatcher
 
 
 @pytest.fixture(scope="module")
-def mailbox() -> Iterator[Mailbox]:
-    box = Mailbox()
-    controller = Controller(box, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        with pytest.MonkeyPatch.context() as environment:
-            # Read by `up` when the platform starts: the auth service then mails through us.
-            environment.setenv("SMTP_HOST", "127.0.0.1")
-            environment.setenv("SMTP_PORT", str(controller.port))
-            yield box
-    finally:
-        controller.stop()
-
-
-@pytest.fixture(scope="module")
-def platform(mailbox: Mailbox, platform: Platform) -> Platform:
-    """Return the conftest's platform, started after the mailbox so its invitations reach it."""
-    return platform
+def mailbox(platform: Platform) -> Mailbox:
+    """Return what the shared platform's auth service mailed (invitations, e-mail checks)."""
+    assert platform.mail is not None, "the shared platform catches its mail"
+    return platform.mail
 
 
 @pytest.fixture(scope="module")

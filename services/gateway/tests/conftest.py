@@ -42,6 +42,9 @@ from voiceassist_gateway.handlers.http.identity import Gatekeeper
 
 BODY_LIMIT = 4096
 
+# Nothing listens on port 9 (discard) on loopback: a call there is refused at once.
+CLOSED_ADDRESS = "127.0.0.1:9"
+
 
 # grpc_health's asyncio servicer ships without type information.
 class StalledHealth(HealthServicer):  # type: ignore[misc]
@@ -91,6 +94,17 @@ class StandIns:
     async def close(self) -> None:
         await asyncio.gather(*(server.stop(grace=None) for server in self.servers.values()))
         self.servers.clear()
+
+
+@pytest.fixture(autouse=True)
+def no_real_downstream(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point the default service addresses at a closed port.
+
+    A developer's `make up` listens on the defaults; tests that expect "no service behind the
+    gateway" must not reach it. Addresses a test passes explicitly still win over these.
+    """
+    for service in DOWNSTREAM_SERVICES:
+        monkeypatch.setenv(f"{service.replace('-', '_').upper()}_GRPC_ADDR", CLOSED_ADDRESS)
 
 
 @pytest.fixture

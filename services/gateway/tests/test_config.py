@@ -3,7 +3,9 @@ from voiceassist_common.settings import SettingsError, load_settings
 from voiceassist_gateway.config import DOWNSTREAM_SERVICES, Settings
 
 
-def test_defaults_follow_the_local_port_plan() -> None:
+def test_defaults_follow_the_local_port_plan(monkeypatch: pytest.MonkeyPatch) -> None:
+    for service in DOWNSTREAM_SERVICES:  # set by conftest's no_real_downstream
+        monkeypatch.delenv(f"{service.replace('-', '_').upper()}_GRPC_ADDR")
     settings = load_settings(Settings)
     assert (settings.http_host, settings.http_port, settings.metrics_port) == (
         "127.0.0.1",

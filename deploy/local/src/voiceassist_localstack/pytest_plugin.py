@@ -19,6 +19,7 @@ import pytest
 from voiceassist_localstack.nats import NatsServer
 from voiceassist_localstack.ports import free_port
 from voiceassist_localstack.postgres import EmbeddedPostgres
+from voiceassist_localstack.testing import Platform, running_platform
 
 
 @pytest.fixture(scope="session")
@@ -82,3 +83,17 @@ def nats_server(localstack_dir: Path) -> Iterator[NatsServer]:
 def nats_url(nats_server: NatsServer) -> str:
     """Client URL of the session NATS server, `nats://127.0.0.1:<port>`."""
     return nats_server.url
+
+
+@pytest.fixture(scope="session")
+def shared_platform() -> Iterator[Platform]:
+    """Start ONE whole platform for every stack test that leaves it running as it found it.
+
+    Starting the nine services costs ~40 s and stopping them ~10 s; the conversation, guest,
+    security and browser tests share this one (they each make their own guests, accounts and
+    appointments), while the platform tests, which kill services and run down/up, start their
+    own. Started on first use, stopped at the end of the session; its mail is caught
+    (`platform.mail`), so tests can follow invitation and e-mail links.
+    """
+    with running_platform(catch_mail=True) as started:
+        yield started

@@ -8,6 +8,7 @@ without any service discovery.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from voiceassist_localstack.config import LocalSettings
 
@@ -29,6 +30,9 @@ class ServiceSpec:
         """Name of the gateway's variable holding this service's address, e.g. TRIAGE_GRPC_ADDR."""
         return f"{self.name.upper().replace('-', '_')}_GRPC_ADDR"
 
+
+# The web client `make up` builds (scripts/web.sh) and the gateway serves at its origin.
+WEB_DIST = Path(__file__).resolve().parents[4] / "web" / "dist"
 
 GATEWAY = ServiceSpec("gateway", "voiceassist_gateway", False, None, 0)
 SERVICES: tuple[ServiceSpec, ...] = (
@@ -119,6 +123,7 @@ def service_environment(
         environment |= {other.addr_variable: ports.grpc_address(other) for other in DOWNSTREAM}
         environment["AUTH_HTTP_ADDR"] = f"{host}:{settings.auth_http_port}"
         environment["PUBLIC_BASE_URL"] = origin
+        environment["WEB_DIST_DIR"] = str(WEB_DIST)
     if spec.name == "auth":
         environment |= {
             "AUTH_HTTP_HOST": host,

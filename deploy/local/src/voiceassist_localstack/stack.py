@@ -355,6 +355,7 @@ class LocalStack:
                 [
                     "",
                     "VoiceAssist is up:",
+                    f"  web app      {self.gateway_url}/  (patients, clinicians, admins)",
                     f"  gateway      {self.gateway_url}",
                     f"  API docs     {self.gateway_url}/docs",
                     f"  readiness    {self.readyz_url}",
@@ -391,7 +392,7 @@ def demo_account_lines(accounts_file: Path, gateway_url: str) -> list[str]:
         ]
     shown.touch(mode=0o600, exist_ok=True)
     return [
-        f"Demo accounts (sign in at {gateway_url}/auth/login; kept in {accounts_file}):",
+        f"Demo accounts (sign in at {gateway_url}/ ; kept in {accounts_file}):",
         *(f"  {line}" for line in accounts),
         *(
             ["  TOTP secrets are shown this once: add them to an authenticator app now."]

@@ -2,8 +2,8 @@
 
 Serving opens the PostgreSQL pool confined to the ``admin`` schema (the service refuses to start
 before ``migrate`` has created it), connects to NATS and runs the durable consumer that appends
-every audit record to the trail, and answers AdminService with the identity provider chosen by
-IDENTITY_PROVIDER.
+every audit record to the trail and the consumers that store the analytics facts, and answers
+AdminService with the identity provider chosen by IDENTITY_PROVIDER.
 """
 
 from __future__ import annotations
@@ -25,12 +25,13 @@ from voiceassist_common.messaging import DurableConsumer, connect, ensure_stream
 from voiceassist_common.runtime import read_command, run_service
 from voiceassist_common.settings import load_settings
 
+from voiceassist_admin.adapters.analytics_store import PostgresAnalyticsStore
 from voiceassist_admin.adapters.audit_store import PostgresAuditStore
 from voiceassist_admin.adapters.auth_provisioner import AuthServiceProvisioner
 from voiceassist_admin.adapters.migrations import SCHEMA, SCRIPT_LOCATION
 from voiceassist_admin.config import Settings
 from voiceassist_admin.domain.users import IdentityProvisioner
-from voiceassist_admin.handlers.events import audit_consumer
+from voiceassist_admin.handlers.events import analytics_consumers, audit_consumer
 from voiceassist_admin.handlers.grpc import AdminService, registrar
 
 logger = logging.getLogger(__name__)
@@ -72,13 +73,13 @@ class AdminProcess:
         self._callers, self._jwks = callers_from_settings(settings)
         self._pool: asyncpg.Pool[asyncpg.Record] | None = None
         self._nats: Client | None = None
-        self._consumer: DurableConsumer | None = None
-        self._consuming: asyncio.Task[None] | None = None
+        self._consumers: list[DurableConsumer] = []
+        self._consuming: list[asyncio.Task[None]] = []
         self._channel: grpc.aio.Channel | None = None
         self._audit = AuditTrail(None, source=settings.service_name)
 
     async def start(self) -> None:
-        """Open the pool, connect to NATS, start consuming audit records."""
+        """Open the pool, connect to NATS, start consuming audit records and analytics facts."""
         from voiceassist_common.db import create_pool
 
         settings = self._settings
@@ -89,9 +90,15 @@ class AdminProcess:
         js = self._nats.jetstream()
         await ensure_streams(js)
         self._audit.attach(jetstream_publisher(js, source=settings.service_name))
-        self._consumer = audit_consumer(js, PostgresAuditStore(self._pool))
-        await self._consumer.start()
-        self._consuming = asyncio.create_task(self._consumer.run(), name="audit-trail-consumer")
+        self._consumers = [
+            audit_consumer(js, PostgresAuditStore(self._pool)),
+            *analytics_consumers(js, PostgresAnalyticsStore(self._pool)),
+        ]
+        for consumer in self._consumers:
+            await consumer.start()
+            self._consuming.append(
+                asyncio.create_task(consumer.run(), name=f"{consumer.durable}-consumer")
+            )
 
     def register(self, server: grpc.aio.Server) -> Sequence[str]:
         """Add AdminService over what `start` opened."""
@@ -102,6 +109,7 @@ class AdminProcess:
             provisioner=self._provisioner(),
             store=PostgresAuditStore(self._pool),
             audit=self._audit,
+            analytics=PostgresAnalyticsStore(self._pool),
         )
         return registrar(service)(server)
 
@@ -128,12 +136,12 @@ class AdminProcess:
 
     async def stop(self) -> None:
         """Stop consuming, flush audit records, close every link."""
-        if self._consumer is not None:
-            await self._consumer.close()
-        if self._consuming is not None:
-            self._consuming.cancel()
+        for consumer in self._consumers:
+            await consumer.close()
+        for task in self._consuming:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._consuming
+                await task
         await self._audit.close()
         if self._nats is not None:
             await self._nats.close()

@@ -25,7 +25,7 @@ SERVICES = [
 
 
 # Latest revision and tables of each schema; a service not listed is at "0001" with no tables.
-HEADS = {"triage": "0002", "auth": "0003", "admin": "0002", "scheduling": "0004"}
+HEADS = {"triage": "0002", "auth": "0003", "admin": "0003", "scheduling": "0004"}
 TABLES = {
     "triage": {"assessments"},
     "auth": {
@@ -39,7 +39,7 @@ TABLES = {
         "sign_in_flows",
         "signing_keys",
     },
-    "admin": {"audit_events"},
+    "admin": {"audit_events", "triage_outcomes", "bookings", "cancellations", "voice_turns"},
     "scheduling": {
         "practices",
         "practitioners",

@@ -14,6 +14,7 @@ process's memory), and CORS names exact origins, never `*`.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -108,6 +109,11 @@ class Settings(ServiceSettings, OidcSettings):
     cors_allowed_origins: str = Field(
         default="",
         description="Comma-separated origins allowed to call the API from a browser.",
+    )
+    web_dist_dir: Path | None = Field(
+        default=None,
+        description="The built web client (web/dist) the gateway serves at its origin; unset "
+        "serves the API only.",
     )
     rate_limit_per_ip_per_minute: int = Field(default=600, ge=1)
     rate_limit_per_user_per_minute: int = Field(default=300, ge=1)

@@ -1,10 +1,10 @@
-from voiceassist_gateway.domain.capabilities import CLINIC_ADMINISTRATION, KNOWLEDGE_BASE
+from voiceassist_gateway.domain.capabilities import IDENTITY, KNOWLEDGE_BASE
 
 
 def test_a_pending_capability_names_itself_and_its_issue() -> None:
-    assert CLINIC_ADMINISTRATION.describe() == (
-        "The clinic administration (practitioners, analytics) is not available yet; "
-        "it arrives with issue #7."
+    assert IDENTITY.describe() == (
+        "The identity and access service (sign-in, sessions, roles) is not available yet; "
+        "it arrives with issue #4."
     )
 
 

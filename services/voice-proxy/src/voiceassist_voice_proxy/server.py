@@ -3,8 +3,9 @@
 Serving opens one gRPC channel to each service the conversation calls (triage, scheduling, stt,
 tts), loads the voice activity detector once,
 and dials NATS in the background for the conversation bucket (``voice_sessions``, encrypted
-values, time to live VOICE_SESSION_MINUTES); until NATS answers, conversations are kept in
-memory and the service still answers.
+values, time to live VOICE_SESSION_MINUTES) and for publishing ``voice.turn.completed``; until
+NATS answers, conversations are kept in memory, turn events are skipped, and the service still
+answers.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from voiceassist_voice_proxy.adapters.sessions import (
     StateSealer,
 )
 from voiceassist_voice_proxy.adapters.speech import speak
+from voiceassist_voice_proxy.adapters.turn_events import TurnEvents
 from voiceassist_voice_proxy.adapters.vad import silero_session
 from voiceassist_voice_proxy.config import Settings
 from voiceassist_voice_proxy.domain.texts import fixed_prompts
@@ -96,6 +98,7 @@ class VoiceProxyProcess:
         self._settings = settings
         self._store = PreferKvSessionStore()
         self._recordings = AudioRecordings(StateSealer(settings.recording_key))
+        self._turn_events = TurnEvents(source=settings.service_name)
         self._channels: list[grpc.aio.Channel] = []
         self._nats: Client | None = None
         self._dialling: asyncio.Task[None] | None = None
@@ -124,6 +127,7 @@ class VoiceProxyProcess:
                 tts=tts_pb2_grpc.TextToSpeechServiceStub(tts),
             ),
             recordings=self._recordings,
+            turn_events=self._turn_events,
         )
         self._dialling = asyncio.create_task(self._dial(), name="voice-sessions-nats")
         self._warming = asyncio.create_task(
@@ -153,6 +157,7 @@ class VoiceProxyProcess:
             self._nats = client
             self._store.kv = KvSessionStore(bucket, StateSealer(settings.session_key))
             self._recordings.store = recordings
+            self._turn_events.js = client.jetstream()
             logger.info("conversations are kept in NATS KV %s", safe(BUCKET))
             return
 

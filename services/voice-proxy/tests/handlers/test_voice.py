@@ -4,7 +4,8 @@ Converse runs against the real stt service (Whisper base, from the PyPI packages
 service (hibari), plus the real triage and scheduling services of conftest.py. The patient's
 voice is hibari's too, made at test time. What a patient would notice: what they say is
 transcribed and answered aloud; speaking over a question stops it at once; silence is not a
-turn; a wrong kind of audio gets a message and the conversation goes on.
+turn; a wrong kind of audio gets a message and the conversation goes on. Each answered spoken
+turn's latencies are published on the session's NATS as ``voice.turn.completed``.
 """
 
 from __future__ import annotations
@@ -28,8 +29,10 @@ from voiceassist.stt.v1 import stt_pb2_grpc
 from voiceassist.tts.v1 import tts_pb2_grpc
 from voiceassist.voice_proxy.v1 import voice_proxy_pb2 as pb
 from voiceassist.voice_proxy.v1 import voice_proxy_pb2_grpc
+from voiceassist_common.events import VoiceTurnCompleted, parse_event
 from voiceassist_common.grpc.principal import Callers
 from voiceassist_common.grpc.server import start_grpc_server
+from voiceassist_common.messaging import VOICE, ensure_streams
 from voiceassist_stt.adapters.models import prepare_model
 from voiceassist_stt.adapters.queue import RecognitionQueue
 from voiceassist_stt.adapters.vocabulary import load_vocabularies
@@ -41,6 +44,7 @@ from voiceassist_tts.handlers.grpc import registrar as tts_registrar
 from voiceassist_tts.handlers.synthesis import SpeechSynthesis
 from voiceassist_voice_proxy.adapters.recordings import AudioRecordings, recordings_bucket
 from voiceassist_voice_proxy.adapters.sessions import MemorySessionStore, StateSealer
+from voiceassist_voice_proxy.adapters.turn_events import TurnEvents
 from voiceassist_voice_proxy.handlers.conversation import Conversations, Speech
 from voiceassist_voice_proxy.handlers.grpc import registrar
 
@@ -95,6 +99,41 @@ async def kept(nats_url: str) -> AsyncIterator[AudioRecordings]:
 
 
 @pytest.fixture
+async def turn_events(nats_url: str) -> AsyncIterator[TurnEvents]:
+    """Where answered turns' latencies go: the real VOICE stream."""
+    client = await connect(nats_url, name="voice-turn-test")
+    await ensure_streams(client.jetstream())
+    try:
+        yield TurnEvents(client.jetstream())
+    finally:
+        await client.close()
+
+
+async def published_turns(events: TurnEvents, session_id: str) -> list[VoiceTurnCompleted]:
+    """Return the session's turn events on the VOICE stream, waiting a little for the first."""
+    assert events.js is not None
+    subscription = await events.js.pull_subscribe(VoiceTurnCompleted.subject, stream=VOICE.name)
+    found: list[VoiceTurnCompleted] = []
+    try:
+        for _ in range(20):  # published off the reply's path: it may land just after it
+            try:
+                messages = await subscription.fetch(100, timeout=0.5)
+            except TimeoutError:
+                messages = []
+            for message in messages:
+                payload = parse_event(message.data).payload
+                if isinstance(payload, VoiceTurnCompleted) and str(payload.session_id) == (
+                    session_id
+                ):
+                    found.append(payload)
+            if found:
+                return found
+    finally:
+        await subscription.unsubscribe()
+    return found
+
+
+@pytest.fixture
 async def voice(
     services: tuple[Any, Any],
     callers: Callers,
@@ -102,6 +141,7 @@ async def voice(
     recognizer: WhisperRecognizer,
     hibari: HibariSynthesizer,
     kept: AudioRecordings,
+    turn_events: TurnEvents,
 ) -> AsyncIterator[Any]:
     triage, scheduling = services
     stt_server = await start_grpc_server(
@@ -117,7 +157,14 @@ async def voice(
     )
     store = MemorySessionStore()
     conversations = Conversations(
-        store, callers, triage, scheduling, speech=speech, recordings=kept, clock=lambda: now
+        store,
+        callers,
+        triage,
+        scheduling,
+        speech=speech,
+        recordings=kept,
+        turn_events=turn_events,
+        clock=lambda: now,
     )
     server = await start_grpc_server("127.0.0.1:0", registrar(conversations, store, callers))
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{server.port}")
@@ -191,7 +238,7 @@ async def started(stub: Any, token: Any, *, keep_audio: bool = False) -> Patient
 
 
 async def test_what_the_patient_says_is_transcribed_and_answered_aloud(
-    voice: Any, token: Any
+    voice: Any, token: Any, turn_events: TurnEvents
 ) -> None:
     patient = await started(voice, token)
     assert patient.audio_bytes > RATE  # the greeting was spoken (24 kHz PCM16)
@@ -208,6 +255,15 @@ async def test_what_the_patient_says_is_transcribed_and_answered_aloud(
     assert said[-1].stage == pb.DIALOG_STAGE_CHIEF_COMPLAINT
     assert "audio_start" in kinds(events)
     await patient.leave()
+    # The answered turn's latencies went out for the admin analytics, once.
+    session_id = patient.started.session_started.session_id
+    [turn] = await published_turns(turn_events, session_id)
+    latencies = turn.latencies
+    assert latencies.stt_seconds > 0
+    assert latencies.end_of_speech_to_first_audio_seconds == pytest.approx(
+        latencies.stt_seconds + latencies.reasoning_seconds + latencies.tts_first_audio_seconds
+    )
+    assert not turn.interrupted
 
 
 def _declined() -> float:

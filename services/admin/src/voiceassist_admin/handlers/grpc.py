@@ -6,7 +6,8 @@ Only admins may call any of it: the caller is the user whose access token the ga
 (`voiceassist_common.grpc.principal`), checked here again, not only at the gateway. Every user
 change, and every read or check of the trail, is itself audited, with the outcome.
 
-The analytics RPCs (issue #7) answer UNIMPLEMENTED naming the missing capability.
+The analytics RPCs (triage summary, booking conversion, voice latency) read the facts the
+analytics consumers stored (handlers/events.py) over the requested window.
 """
 
 from __future__ import annotations
@@ -17,13 +18,14 @@ from typing import Any, TypeVar
 
 import grpc
 from voiceassist.admin.v1 import admin_pb2, admin_pb2_grpc
-from voiceassist.common.v1 import identity_pb2, paging_pb2
+from voiceassist.common.v1 import clinical_pb2, identity_pb2, paging_pb2, time_window_pb2
 from voiceassist_common.audit import AuditTrail
 from voiceassist_common.errors import CapabilityNotBuilt, InvalidArgument, VoiceAssistError
-from voiceassist_common.events import AuditOutcome
+from voiceassist_common.events import AuditOutcome, UrgencyLevel
 from voiceassist_common.grpc.principal import Callers, bearer_token
 from voiceassist_common.tokens import Principal, Role
 
+from voiceassist_admin.adapters.analytics_store import PostgresAnalyticsStore
 from voiceassist_admin.adapters.audit_store import (
     AuditFilter,
     InvalidPageTokenError,
@@ -34,6 +36,12 @@ from voiceassist_admin.adapters.protos import (
     roles_from_proto,
     roles_to_proto,
     user_to_proto,
+)
+from voiceassist_admin.domain.analytics import (
+    LevelCount,
+    NamedCount,
+    StageLatency,
+    Window,
 )
 from voiceassist_admin.domain.audit import ChainedAuditEntry
 from voiceassist_admin.domain.users import IdentityProvisioner, Invitation, UserQuery
@@ -51,6 +59,9 @@ _OUTCOME_TO_PROTO = {
 }
 _ROLE_FROM_TEXT = {"patient": identity_pb2.ROLE_PATIENT, "clinician": identity_pb2.ROLE_CLINICIAN}
 _ROLE_FROM_TEXT["admin"] = identity_pb2.ROLE_ADMIN
+_URGENCY_TO_PROTO = {
+    level: clinical_pb2.UrgencyLevel.Value(f"URGENCY_LEVEL_{level.name}") for level in UrgencyLevel
+}
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
@@ -65,11 +76,13 @@ class AdminService(admin_pb2_grpc.AdminServiceServicer):
         provisioner: IdentityProvisioner,
         store: PostgresAuditStore,
         audit: AuditTrail,
+        analytics: PostgresAnalyticsStore | None = None,
     ) -> None:
         self._callers = callers
         self._provisioner = provisioner
         self._store = store
         self._audit = audit
+        self._analytics = analytics
 
     async def ListUsers(  # noqa: N802 - gRPC method name
         self, request: admin_pb2.ListUsersRequest, context: Context
@@ -212,17 +225,66 @@ class AdminService(admin_pb2_grpc.AdminServiceServicer):
         response.verify_time.FromDatetime(datetime.now(UTC))
         return response
 
-    async def GetTriageSummary(self, request: Any, context: Context) -> Any:  # noqa: N802
-        """Not built yet (issue #7)."""
-        raise CapabilityNotBuilt(CAPABILITY, operation="GetTriageSummary")
+    async def GetTriageSummary(  # noqa: N802 - gRPC method name
+        self, request: admin_pb2.GetTriageSummaryRequest, context: Context
+    ) -> admin_pb2.GetTriageSummaryResponse:
+        """Count assessments per level, the conditions ranked first and the red flags."""
+        await self._admin(context)
+        summary = await self._analytics_store("GetTriageSummary").triage_summary(
+            window_from_proto(request.window), top_conditions=request.top_conditions
+        )
+        return admin_pb2.GetTriageSummaryResponse(
+            total_assessments=summary.total_assessments,
+            by_level=[_level_count(row) for row in summary.by_level],
+            top_conditions=[
+                admin_pb2.ConditionCount(
+                    condition_id=row.id, name=row.name, icd10=row.icd10, count=row.count
+                )
+                for row in summary.top_conditions
+            ],
+            red_flags=[_red_flag(row) for row in summary.red_flags],
+        )
 
-    async def GetBookingConversion(self, request: Any, context: Context) -> Any:  # noqa: N802
-        """Not built yet (issue #7)."""
-        raise CapabilityNotBuilt(CAPABILITY, operation="GetBookingConversion")
+    async def GetBookingConversion(  # noqa: N802 - gRPC method name
+        self, request: admin_pb2.GetBookingConversionRequest, context: Context
+    ) -> admin_pb2.GetBookingConversionResponse:
+        """Measure how many bookable assessments led to a booking, and the cancellations."""
+        await self._admin(context)
+        conversion = await self._analytics_store("GetBookingConversion").booking_conversion(
+            window_from_proto(request.window)
+        )
+        return admin_pb2.GetBookingConversionResponse(
+            bookable_assessments=conversion.bookable_assessments,
+            booked=conversion.booked,
+            rate=conversion.rate,
+            by_level=[
+                admin_pb2.LevelConversion(
+                    level=_URGENCY_TO_PROTO[row.level],
+                    assessments=row.assessments,
+                    booked=row.booked,
+                    rate=row.rate,
+                )
+                for row in conversion.by_level
+            ],
+            cancelled=conversion.cancelled,
+        )
 
-    async def GetVoiceLatency(self, request: Any, context: Context) -> Any:  # noqa: N802
-        """Not built yet (issue #7)."""
-        raise CapabilityNotBuilt(CAPABILITY, operation="GetVoiceLatency")
+    async def GetVoiceLatency(  # noqa: N802 - gRPC method name
+        self, request: admin_pb2.GetVoiceLatencyRequest, context: Context
+    ) -> admin_pb2.GetVoiceLatencyResponse:
+        """Return the latency percentiles of each measured stage of a voice turn."""
+        await self._admin(context)
+        latency = await self._analytics_store("GetVoiceLatency").voice_latency(
+            window_from_proto(request.window)
+        )
+        return admin_pb2.GetVoiceLatencyResponse(
+            stages=[_stage_latency(row) for row in latency.stages]
+        )
+
+    def _analytics_store(self, operation: str) -> PostgresAnalyticsStore:
+        if self._analytics is None:
+            raise CapabilityNotBuilt(CAPABILITY, operation=operation)
+        return self._analytics
 
     async def _admin(self, context: Context) -> Principal | None:
         return await self._callers.require_role(context, Role.ADMIN)
@@ -288,6 +350,31 @@ def audit_event_to_proto(row: ChainedAuditEntry) -> admin_pb2.AuditEvent:
     return event
 
 
+def window_from_proto(window: time_window_pb2.TimeWindow) -> Window:
+    """Return the request's window; an end not after its start is refused."""
+    start = window.start_time.ToDatetime(tzinfo=UTC) if window.HasField("start_time") else None
+    end = window.end_time.ToDatetime(tzinfo=UTC) if window.HasField("end_time") else None
+    if start is not None and end is not None and end <= start:
+        raise InvalidArgument("window.end_time must be after window.start_time")
+    return Window(start, end)
+
+
+def _level_count(row: LevelCount) -> admin_pb2.LevelCount:
+    return admin_pb2.LevelCount(level=_URGENCY_TO_PROTO[row.level], count=row.count)
+
+
+def _red_flag(row: NamedCount) -> admin_pb2.RedFlagCount:
+    return admin_pb2.RedFlagCount(red_flag_id=row.id, name=row.name, count=row.count)
+
+
+def _stage_latency(row: StageLatency) -> admin_pb2.StageLatency:
+    stage = admin_pb2.StageLatency(stage=int(row.stage), count=row.count)  # type: ignore[arg-type]
+    stage.p50.FromNanoseconds(round(row.p50 * 1e9))
+    stage.p95.FromNanoseconds(round(row.p95 * 1e9))
+    stage.p99.FromNanoseconds(round(row.p99 * 1e9))
+    return stage
+
+
 def registrar(service: AdminService) -> Callable[[grpc.aio.Server], Sequence[str]]:
     """Return the `Register` function adding ``service`` to a server."""
 
@@ -322,4 +409,11 @@ def _request_id(context: Context) -> str | None:
     return None
 
 
-__all__ = ["SERVICE", "AdminService", "audit_event_to_proto", "registrar", "roles_to_proto"]
+__all__ = [
+    "SERVICE",
+    "AdminService",
+    "audit_event_to_proto",
+    "registrar",
+    "roles_to_proto",
+    "window_from_proto",
+]

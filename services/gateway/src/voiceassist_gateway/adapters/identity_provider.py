@@ -126,9 +126,20 @@ class IdentityProvider:
         return self._endpoints
 
     async def authorization_url(
-        self, *, redirect_uri: str, state: str, nonce: str, code_challenge: str
+        self,
+        *,
+        redirect_uri: str,
+        state: str,
+        nonce: str,
+        code_challenge: str,
+        register: bool = False,
     ) -> str:
-        """Where to send the browser to sign in (authorization code flow, PKCE S256)."""
+        """Where to send the browser to sign in (authorization code flow, PKCE S256).
+
+        With ``register`` the browser goes to the sign-up page instead, which Keycloak (and the
+        built-in provider) serve beside the authorization endpoint as ``.../registrations`` with
+        the same parameters; the flow then ends exactly like a sign-in.
+        """
         endpoints = await self.endpoints()
         query = urlencode(
             {
@@ -142,8 +153,11 @@ class IdentityProvider:
                 "code_challenge_method": "S256",
             }
         )
-        separator = "&" if "?" in endpoints.authorization else "?"
-        return f"{endpoints.authorization}{separator}{query}"
+        target = endpoints.authorization
+        if register and target.endswith("/auth"):
+            target = target.removesuffix("/auth") + "/registrations"
+        separator = "&" if "?" in target else "?"
+        return f"{target}{separator}{query}"
 
     async def exchange_code(
         self,

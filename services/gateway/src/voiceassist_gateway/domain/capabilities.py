@@ -27,7 +27,6 @@ class Capability:
 IDENTITY = Capability("identity and access service (sign-in, sessions, roles)", 4)
 AUDIT_TRAIL = Capability("audit trail", 4)
 USER_ADMINISTRATION = Capability("user administration", 4)
-CLINIC_ADMINISTRATION = Capability("clinic administration (practitioners, analytics)", 7)
 KNOWLEDGE_BASE = Capability("medical knowledge base", None)
 
 

@@ -273,9 +273,3 @@ async def test_admin_service_down_is_a_503_to_retry(
 
     problem(response, 503)
     assert response.headers["retry-after"] == "5"
-
-
-async def test_analytics_stay_pending_for_issue_7(admin: httpx.AsyncClient) -> None:
-    body = problem(await admin.get("/api/v1/admin/analytics/triage"), 501)
-
-    assert body["issue"] == 7

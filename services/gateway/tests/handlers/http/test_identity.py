@@ -160,12 +160,14 @@ async def test_a_patient_calling_an_admin_route_is_forbidden_and_audited(
 async def test_an_admin_reaches_the_admin_routes(anonymous: httpx.AsyncClient, idp: Any) -> None:
     token = idp.access_token("dddddddd-0000-4000-8000-000000000004", ["admin"])
 
-    # A route still pending, so nothing behind the gate answers in its stead.
+    # A period the route itself refuses, so no service behind the gate answers in its stead.
     response = await anonymous.get(
-        "/api/v1/admin/analytics/triage", headers={"Authorization": f"Bearer {token}"}
+        "/api/v1/admin/analytics/triage",
+        params={"start": "2026-01-02T00:00:00Z", "end": "2026-01-01T00:00:00Z"},
+        headers={"Authorization": f"Bearer {token}"},
     )
 
-    assert response.status_code == 501  # past the gate; the capability itself is pending
+    assert response.status_code == 422  # past the gate; the route refused the period
 
 
 async def test_a_guest_may_triage_but_not_read_other_data(

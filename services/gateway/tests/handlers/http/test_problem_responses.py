@@ -123,7 +123,7 @@ PLACEHOLDERS = placeholder_operations()
 
 def test_every_area_has_placeholders() -> None:
     prefixes = {path.split("/")[3] for _, path, _ in PLACEHOLDERS}
-    assert prefixes == {"auth", "kb", "admin"}
+    assert prefixes == {"auth", "kb"}
 
 
 @pytest.mark.parametrize(
@@ -149,10 +149,10 @@ async def test_placeholder_answers_501_naming_capability_and_issue(
         assert f"issue #{pending['issue']}" in problem["detail"]
 
 
-async def test_analytics_placeholder_points_at_issue_7(client: httpx.AsyncClient) -> None:
-    problem = (await client.get("/api/v1/admin/analytics/triage")).json()
-    assert problem["issue"] == 7
+async def test_a_placeholder_points_at_its_issue(client: httpx.AsyncClient) -> None:
+    problem = (await client.post("/api/v1/auth/register")).json()
+    assert problem["issue"] == 4
     assert problem["detail"] == (
-        "The clinic administration (practitioners, analytics) is not available yet; "
-        "it arrives with issue #7."
+        "The identity and access service (sign-in, sessions, roles) is not available yet; "
+        "it arrives with issue #4."
     )

@@ -222,3 +222,18 @@ async def test_a_guest_session_starts_behind_the_same_cookie(
     admin = await anonymous.get("/api/v1/admin/users")
     assert admin.status_code == 403
     assert ("auth.guest_session_started", "succeeded") in audit_records.actions()
+
+
+async def test_sign_up_opens_the_providers_registration_page_with_the_same_flow(
+    anonymous: httpx.AsyncClient,
+) -> None:
+    sign_in = await anonymous.get("/auth/login", params={"return_to": "/talk"})
+    sign_up = await anonymous.get("/auth/login", params={"return_to": "/talk", "register": True})
+
+    login_target = urlsplit(sign_in.headers["location"])
+    register_target = urlsplit(sign_up.headers["location"])
+    assert login_target.path.endswith("/protocol/openid-connect/auth")
+    assert register_target.path.endswith("/protocol/openid-connect/registrations")
+    flow = parse_qs(register_target.query)
+    assert flow["code_challenge_method"] == ["S256"]
+    assert flow["client_id"] == parse_qs(login_target.query)["client_id"]

@@ -19,7 +19,10 @@ makes it stale. The final transcript takes the same path as typed text.
 
 Every assistant sentence is then spoken (tts, streamed sentence by sentence); speaking over an
 interruptible reply stops it at once (barge-in: an ``interrupt`` event, and no more audio),
-while consent and emergency instructions play to the end. Requests are read by one task and
+while consent and emergency instructions play to the end. Each answered spoken turn's
+latencies (end of speech to final transcript, to first reply text, to first reply audio) go to
+the latency histogram and, best effort and off the reply's path, out as ``voice.turn.completed``
+(adapters/turn_events.py) for the admin analytics. Requests are read by one task and
 turns run in another, so audio keeps flowing (and barge-in keeps working) while a turn is being
 answered; one turn at a time. Transcripts and typed text are PHI: nothing here logs them.
 """
@@ -53,6 +56,7 @@ from voiceassist_voice_proxy.adapters.recordings import (
 from voiceassist_voice_proxy.adapters.services import GrpcScheduling, GrpcTriage
 from voiceassist_voice_proxy.adapters.sessions import SessionRecord, SessionStore
 from voiceassist_voice_proxy.adapters.speech import Heard, Recognition, recognize, speak
+from voiceassist_voice_proxy.adapters.turn_events import TurnEvents
 from voiceassist_voice_proxy.adapters.vad import StreamingVad
 from voiceassist_voice_proxy.domain.audio import (
     AudioRefusedError,
@@ -251,6 +255,7 @@ class Conversations:
         *,
         speech: Speech | None = None,
         recordings: AudioRecordings | None = None,
+        turn_events: TurnEvents | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._store = store
@@ -260,6 +265,8 @@ class Conversations:
         self._speech = speech
         self.recordings = recordings
         """Where consenting patients' turns are kept; None keeps nothing (tests of other things)."""
+        self.turn_events = turn_events
+        """Where answered spoken turns' latencies are published; None publishes nothing."""
         self._clock = clock
 
     async def converse(
@@ -377,7 +384,7 @@ class _Conversation:
         self._turn_lock = asyncio.Lock()
         self._turns: set[asyncio.Task[None]] = set()
         self._keeping: set[asyncio.Task[bool]] = set()
-        """Recordings being written; awaited (not cancelled) when the stream ends."""
+        """Recordings being written and turn events published; awaited when the stream ends."""
         # Voice only.
         self._vad = StreamingVad() if speech is not None else None
         self._detector = TurnDetector()
@@ -395,6 +402,9 @@ class _Conversation:
         self._barged_in = False
         """The patient spoke over this turn's reply: its remaining sentences are not spoken."""
         self._audio_timed = False
+        self._timings: dict[str, float] = {}
+        """Seconds from the end of speech to each stage of the turn being answered (voice)."""
+        self._turn_index = 0
 
     @property
     def _state(self) -> DialogState:
@@ -536,6 +546,7 @@ class _Conversation:
         except grpc.aio.AioRpcError as error:
             # Put the state back: the turn did not happen, the patient may say it again.
             self._record.state = DialogState.from_dict(before)
+            self._timings = {}  # nothing was answered: no latency to publish
             TURNS.labels(kind, "failed").inc()
             logger.warning("a conversation turn failed: %s", safe(error.code().name))
             self._emit(_error("voice.service_unavailable", "service", state.language))
@@ -560,13 +571,33 @@ class _Conversation:
             self._emit(event)
             if event.WhichOneof("event") == "assistant_text":
                 if first_text and self._speech_ended_at:
-                    STAGE_SECONDS.labels("reply_text").observe(
-                        time.perf_counter() - self._speech_ended_at
-                    )
+                    seconds = time.perf_counter() - self._speech_ended_at
+                    STAGE_SECONDS.labels("reply_text").observe(seconds)
+                    self._timings["reply_text"] = seconds
                 first_text = False
                 if self._speech is not None:
                     await self._say(event.assistant_text)
         self._speech_ended_at = 0.0
+        self._publish_turn()
+
+    def _publish_turn(self) -> None:
+        """Publish the answered spoken turn's latencies (once all three stages were timed)."""
+        timings, self._timings = self._timings, {}
+        events = self._owner.turn_events
+        if events is None or not {"transcript", "reply_text", "reply_audio"} <= timings.keys():
+            return
+        transcript, text = timings["transcript"], timings["reply_text"]
+        # Stages are timed from the end of speech; the event wants each part on its own.
+        self._keep(
+            events.turn_completed(
+                session_id=self._state.session_id,
+                turn_index=self._turn_index,
+                stt_seconds=transcript,
+                reasoning_seconds=max(0.0, text - transcript),
+                tts_first_audio_seconds=max(0.0, timings["reply_audio"] - text),
+                interrupted=self._barged_in,
+            )
+        )
 
     async def _say(self, text: pb.AssistantText) -> None:
         """Speak one utterance; barge-in cancels it (unless it may not be interrupted).
@@ -617,9 +648,9 @@ class _Conversation:
                     if self._speech_ended_at and not self._audio_timed:
                         # Once per turn: the first byte of the reply, not of every sentence.
                         self._audio_timed = True
-                        STAGE_SECONDS.labels("reply_audio").observe(
-                            time.perf_counter() - self._speech_ended_at
-                        )
+                        seconds = time.perf_counter() - self._speech_ended_at
+                        STAGE_SECONDS.labels("reply_audio").observe(seconds)
+                        self._timings["reply_audio"] = seconds
                     self._emit(
                         pb.ConverseResponse(
                             audio_start=pb.AudioStart(
@@ -790,7 +821,8 @@ class _Conversation:
             self._emit(_error(code, "busy", self._state.language))
             return
         text = result.text if listening.answer_replaces_words else result.transcript
-        STAGE_SECONDS.labels("transcript").observe(time.perf_counter() - ended)
+        heard_after = time.perf_counter() - ended
+        STAGE_SECONDS.labels("transcript").observe(heard_after)
         if not text.strip():
             self._speech_ended_at = 0.0
             return  # a noise, not words: nothing to answer
@@ -803,4 +835,6 @@ class _Conversation:
             # Off the reply's path; keep() checks the consent itself and never raises.
             self._keep(self._owner.recordings.keep(self._record, self._state.turns + 1, audio))
         self._speech_ended_at = ended
+        self._timings = {"transcript": heard_after}
+        self._turn_index = self._state.turns
         await self._turn("speech", text=text)

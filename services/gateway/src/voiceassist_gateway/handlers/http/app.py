@@ -68,6 +68,7 @@ from voiceassist_gateway.handlers.http.realms_proxy import provider_proxy_client
 from voiceassist_gateway.handlers.http.request_ids import RequestIdMiddleware
 from voiceassist_gateway.handlers.http.traffic import TrafficMiddleware, route_template
 from voiceassist_gateway.handlers.http.unhandled_errors import UnhandledErrorMiddleware
+from voiceassist_gateway.handlers.http.web_client import install_web_client
 from voiceassist_gateway.handlers.ws import conversation
 
 _DESCRIPTION = """\
@@ -233,6 +234,7 @@ def create_app(
     app.include_router(docs_router(app))
     app.router.routes.append(realms_route())
     mount_docs_assets(app)
+    install_web_client(app, settings.web_dist_dir)
 
     # add_middleware wraps what is there, so the innermost is added first.
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_request_body_bytes)

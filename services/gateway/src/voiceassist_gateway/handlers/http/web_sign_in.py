@@ -95,8 +95,9 @@ def _unavailable() -> HTTPException:
 async def login(
     request: Request,
     return_to: Annotated[str | None, Query(max_length=2048)] = None,
+    register: Annotated[bool, Query(description="Open the sign-up page instead")] = False,
 ) -> RedirectResponse:
-    """Send the browser to the provider's sign-in page; it comes back to /auth/callback."""
+    """Send the browser to the provider's sign-in (or sign-up) page; it comes back here."""
     keeper = gatekeeper_of(request)
     state, nonce, verifier = new_secret(), new_secret(), new_secret()
     pending = PendingSignIn(
@@ -113,6 +114,7 @@ async def login(
             state=state,
             nonce=nonce,
             code_challenge=pkce_challenge(verifier),
+            register=register,
         )
     except ProviderUnavailableError as error:
         logger.warning("cannot start a sign-in: %s", safe(str(error)))

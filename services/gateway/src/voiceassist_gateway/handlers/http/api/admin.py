@@ -13,22 +13,25 @@ FAILED_PRECONDITION and ALREADY_EXISTS a 409, UNAVAILABLE a 503 and a missed dea
 The service's own wording is not repeated: the gateway words each answer itself.
 
 The practitioner routes manage the clinic through the scheduling service
-(``voiceassist.scheduling.v1``), which checks again that the caller is an admin; analytics stay
-placeholders (501) until issue #7.
+(``voiceassist.scheduling.v1``), which checks again that the caller is an admin. The analytics
+routes read the admin service's summaries (GetTriageSummary, GetBookingConversion,
+GetVoiceLatency) over a period given as ``start``/``end`` (RFC 3339; by default the last 30
+days, at most 366), as JSON shaped for the web client (analytics_models.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
 import grpc
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.exceptions import RequestValidationError
 from google.protobuf.timestamp_pb2 import Timestamp
 from voiceassist.admin.v1 import admin_pb2
-from voiceassist.common.v1 import paging_pb2
+from voiceassist.common.v1 import paging_pb2, time_window_pb2
 from voiceassist.scheduling.v1 import scheduling_pb2
 from voiceassist_common.clinical import Specialty
 from voiceassist_common.tokens import Role
@@ -36,7 +39,6 @@ from voiceassist_common.tokens import Role
 from voiceassist_gateway.adapters.admin import AdminClient
 from voiceassist_gateway.adapters.scheduling import SchedulingClient
 from voiceassist_gateway.domain.access import Permission
-from voiceassist_gateway.domain.capabilities import CLINIC_ADMINISTRATION, PendingCapabilityError
 from voiceassist_gateway.domain.problems import Problem
 from voiceassist_gateway.handlers.http.api.admin_models import AuditEvent as AuditEventJson
 from voiceassist_gateway.handlers.http.api.admin_models import (
@@ -49,6 +51,11 @@ from voiceassist_gateway.handlers.http.api.admin_models import (
     roles_to_proto,
 )
 from voiceassist_gateway.handlers.http.api.admin_models import User as UserJson
+from voiceassist_gateway.handlers.http.api.analytics_models import (
+    BookingAnalytics,
+    TriageAnalytics,
+    VoiceAnalytics,
+)
 from voiceassist_gateway.handlers.http.api.grpc_refusals import (
     QUERY_NAMES,
     Backend,
@@ -57,7 +64,6 @@ from voiceassist_gateway.handlers.http.api.grpc_refusals import (
     problem_of,
     request_refused,
 )
-from voiceassist_gateway.handlers.http.api.pending import pending
 from voiceassist_gateway.handlers.http.api.scheduling import call_scheduling, scheduling_client
 from voiceassist_gateway.handlers.http.api.scheduling_models import (
     AddedException,
@@ -75,7 +81,7 @@ from voiceassist_gateway.handlers.http.api.scheduling_models import (
 from voiceassist_gateway.handlers.http.api.scheduling_models import (
     AvailabilityException as AvailabilityExceptionJson,
 )
-from voiceassist_gateway.handlers.http.identity import Caller, Require, needs
+from voiceassist_gateway.handlers.http.identity import Caller, Require
 from voiceassist_gateway.handlers.http.problem_responses import request_id_of
 
 router = APIRouter(prefix="/admin", tags=["admin"])
@@ -101,6 +107,10 @@ _SCHEDULING_ERRORS: dict[int | str, dict[str, Any]] = {
 _NO_PRACTITIONER: dict[int | str, dict[str, Any]] = {
     404: {"model": Problem, "description": "No practitioner has this id."},
 }
+_ANALYTICS_ERRORS: dict[int | str, dict[str, Any]] = {
+    422: {"model": Problem, "description": "The period is not valid (end before start, too long)."},
+    **_ERRORS,
+}
 _CONFLICT: dict[int | str, dict[str, Any]] = {
     409: {"model": Problem, "description": "A user has this address, or invitations are off."},
 }
@@ -113,6 +123,7 @@ _FIELD_MESSAGES: Mapping[str, str] = {
     "user_id": "is not a user id",
     "page.page_token": "is not valid for these filters; start again from the first page",
     "page_token": "is not valid for these filters; start again from the first page",
+    "window.end_time": "must be after start",
 }
 # Where a proto field sits in the REST request, when the names differ.
 _REST_NAMES: Mapping[str, str] = {**QUERY_NAMES, "roles": "role"}
@@ -129,6 +140,15 @@ SchedulingService = Annotated[SchedulingClient, Depends(scheduling_client)]
 ClinicAdministrator = Annotated[Caller, Depends(Require(Permission.ADMIN_CLINIC))]
 UserAdministrator = Annotated[Caller, Depends(Require(Permission.ADMIN_USERS))]
 Auditor = Annotated[Caller, Depends(Require(Permission.ADMIN_AUDIT))]
+PeriodStart = Annotated[
+    datetime | None,
+    Query(description="First instant of the period (RFC 3339); default: 30 days before end."),
+]
+PeriodEnd = Annotated[
+    datetime | None, Query(description="First instant after the period (RFC 3339); default: now.")
+]
+DEFAULT_PERIOD = timedelta(days=30)
+MAX_PERIOD = timedelta(days=366)
 PageSize = Annotated[int, Query(ge=0, le=500, description="0: the service's default (50).")]
 PageToken = Annotated[str, Query(max_length=2048, description="next_page_token of a page.")]
 
@@ -424,34 +444,81 @@ async def add_exception(
 @router.get(
     "/analytics/triage",
     summary="Triage analytics",
-    **pending(CLINIC_ADMINISTRATION),
-    dependencies=needs(Permission.ADMIN_CLINIC),
+    response_model=TriageAnalytics,
+    responses=_ANALYTICS_ERRORS,
 )
-async def triage_analytics() -> None:
-    """Count triage sessions by urgency level and list the most frequent conditions."""
-    raise PendingCapabilityError(CLINIC_ADMINISTRATION)
+async def triage_analytics(
+    request: Request,
+    service: Service,
+    caller: ClinicAdministrator,
+    start: PeriodStart = None,
+    end: PeriodEnd = None,
+) -> TriageAnalytics:
+    """Count triage sessions by urgency level and list the most frequent conditions and flags."""
+    message = admin_pb2.GetTriageSummaryRequest(window=_period(start, end))
+    reply = await _call(request, service.stub.GetTriageSummary, message, caller, location="query")
+    return TriageAnalytics.of(reply)
 
 
 @router.get(
     "/analytics/bookings",
     summary="Booking analytics",
-    **pending(CLINIC_ADMINISTRATION),
-    dependencies=needs(Permission.ADMIN_CLINIC),
+    response_model=BookingAnalytics,
+    responses=_ANALYTICS_ERRORS,
 )
-async def booking_analytics() -> None:
-    """Count how many triage sessions end in a booking, by urgency level."""
-    raise PendingCapabilityError(CLINIC_ADMINISTRATION)
+async def booking_analytics(
+    request: Request,
+    service: Service,
+    caller: ClinicAdministrator,
+    start: PeriodStart = None,
+    end: PeriodEnd = None,
+) -> BookingAnalytics:
+    """Count how many bookable triage sessions end in a booking, by urgency level."""
+    message = admin_pb2.GetBookingConversionRequest(window=_period(start, end))
+    rpc = service.stub.GetBookingConversion
+    reply = await _call(request, rpc, message, caller, location="query")
+    return BookingAnalytics.of(reply)
 
 
 @router.get(
     "/analytics/voice",
     summary="Voice latency",
-    **pending(CLINIC_ADMINISTRATION),
-    dependencies=needs(Permission.ADMIN_CLINIC),
+    response_model=VoiceAnalytics,
+    responses=_ANALYTICS_ERRORS,
 )
-async def voice_analytics() -> None:
-    """Report voice latency percentiles per stage of the conversation."""
-    raise PendingCapabilityError(CLINIC_ADMINISTRATION)
+async def voice_analytics(
+    request: Request,
+    service: Service,
+    caller: ClinicAdministrator,
+    start: PeriodStart = None,
+    end: PeriodEnd = None,
+) -> VoiceAnalytics:
+    """Report voice latency percentiles (p50/p95/p99, ms) per stage, from the end of speech."""
+    message = admin_pb2.GetVoiceLatencyRequest(window=_period(start, end))
+    reply = await _call(request, service.stub.GetVoiceLatency, message, caller, location="query")
+    return VoiceAnalytics.of(reply)
+
+
+def _period(start: datetime | None, end: datetime | None) -> time_window_pb2.TimeWindow:
+    """Return the analytics period: by default the last 30 days; at most 366 days long."""
+    end = _aware(end) if end is not None else datetime.now(UTC)
+    start = _aware(start) if start is not None else end - DEFAULT_PERIOD
+    if end <= start:
+        _refuse(("query", "end"), "must be after start")
+    if end - start > MAX_PERIOD:
+        _refuse(("query", "start"), f"must be at most {MAX_PERIOD.days} days before end")
+    window = time_window_pb2.TimeWindow()
+    window.start_time.CopyFrom(_timestamp(start))
+    window.end_time.CopyFrom(_timestamp(end))
+    return window
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _refuse(location: tuple[str, ...], message: str) -> None:
+    raise RequestValidationError([{"loc": location, "msg": message, "type": "value_error"}])
 
 
 def _timestamp(moment: datetime) -> Timestamp:
