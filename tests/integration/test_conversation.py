@@ -219,11 +219,14 @@ class Voice:
         return self._clips[text]
 
 
-async def replies(socket: Socket) -> list[dict[str, Any]]:
+async def replies(socket: Socket, *, stop: bool = False) -> list[dict[str, Any]]:
     """Read one turn's reply: events until its audio has played out and nothing more follows.
 
     The server sends an utterance's audio as fast as it is made and its ``audio.end`` once it
     has played, so the socket is quiet while a reply plays: quiet only counts after the end.
+    With ``stop`` the patient presses Stop as each utterance starts (the web client's button),
+    so the turn does not wait for the reply to play in real time; consent and emergency
+    instructions play on regardless.
     """
     events: list[dict[str, Any]] = []
     playing = 0
@@ -241,6 +244,8 @@ async def replies(socket: Socket) -> list[dict[str, Any]]:
         events.append(event)
         assert event["type"] != "error" or not event.get("fatal"), event
         playing += {"audio.start": 1, "audio.end": -1}.get(event["type"], 0)
+        if stop and event["type"] == "audio.start":
+            await socket.send(type="action", action="stop_audio")
 
 
 async def test_a_spoken_sore_throat_conversation_books_a_real_slot(platform: Platform) -> None:
@@ -261,7 +266,7 @@ async def test_a_spoken_sore_throat_conversation_books_a_real_slot(platform: Pla
         }
         for _ in range(40):
             await speak_frames(socket, await voice.pcm(answer), 16000)
-            events = await replies(socket)
+            events = await replies(socket, stop=True)
             heard += [e["text"] for e in events if e["type"] == "transcript.final"]
             booked = [e for e in events if e["type"] == "booking.confirmed"]
             if booked:
