@@ -237,5 +237,5 @@ async def test_analytics_without_a_store_name_the_missing_capability(
     service: AdminService,
 ) -> None:
     assert SERVICE.full_name == "voiceassist.admin.v1.AdminService"
-    with pytest.raises(CapabilityNotBuilt, match="issue #7"):
+    with pytest.raises(CapabilityNotBuilt, match="analytics store"):
         await service.GetVoiceLatency(admin_pb2.GetVoiceLatencyRequest(), context())

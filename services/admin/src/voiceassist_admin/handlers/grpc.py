@@ -47,7 +47,8 @@ from voiceassist_admin.domain.audit import ChainedAuditEntry
 from voiceassist_admin.domain.users import IdentityProvisioner, Invitation, UserQuery
 
 SERVICE = admin_pb2.DESCRIPTOR.services_by_name["AdminService"]
-CAPABILITY = "the admin panel and analytics (issue #7)"
+# Only a servicer built without a database lacks the analytics store (unit tests, tools).
+CAPABILITY = "the analytics store (this admin service runs without its database)"
 REQUEST_ID_KEY = "x-request-id"
 
 T = TypeVar("T")
