@@ -58,7 +58,9 @@ def as_user(subject: str, *roles: str, email: str | None = None) -> tuple[tuple[
         "aud": [AUDIENCE, "account"],
         "azp": "voiceassist-web",
         "typ": "Bearer",
-        "exp": now + 300,
+        # Module constants mint these at collection, up to a whole `make test` (~20 min) before
+        # use: they must outlive the session, or a slow run fails on "expired".
+        "exp": now + 3600,
         "iat": now,
         "realm_access": {"roles": list(roles)},
     }
